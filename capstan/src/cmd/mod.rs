@@ -1,0 +1,30 @@
+//! Subcommands of the `capstan` binary.
+
+mod etcd;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "capstan", version, about = "Kubernetes-compatible control plane")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run an etcd v3 API-compatible member (takes etcd's own flags).
+    Etcd(Box<etcd::EtcdArgs>),
+}
+
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CAPSTAN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Etcd(args) => etcd::run(*args),
+    }
+}

@@ -1,0 +1,222 @@
+//! Shared harness for end-to-end tests: finds the real binaries, starts
+//! `capstan etcd` and reference etcd members on free loopback ports, and
+//! hands out gRPC clients generated from etcd's protos.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use etcd_compat::proto::etcdserverpb::kv_client::KvClient;
+use etcd_compat::proto::etcdserverpb::RangeRequest;
+use tonic::transport::Channel;
+
+/// Repository root (two levels above this crate).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+}
+
+/// The `capstan` binary built from this workspace (built on demand).
+pub fn capstan_bin() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let root = repo_root();
+            let profile_dir = std::env::var("CAPSTAN_PROFILE").unwrap_or_else(|_| "debug".into());
+            let mut cmd = Command::new(env!("CARGO"));
+            cmd.current_dir(&root).args(["build", "-q", "-p", "capstan"]);
+            if profile_dir == "release" {
+                cmd.arg("--release");
+            }
+            let st = cmd.status().expect("cargo build capstan");
+            assert!(st.success(), "building capstan failed");
+            let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
+            target.join(profile_dir).join("capstan")
+        })
+        .clone()
+}
+
+/// Debian's etcd 3.4 server.
+pub fn etcd34_bin() -> PathBuf {
+    PathBuf::from("/usr/bin/etcd")
+}
+
+/// Debian's etcdctl (3.4).
+pub fn etcdctl_bin() -> PathBuf {
+    PathBuf::from("/usr/bin/etcdctl")
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Which server a [`Member`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    Capstan,
+    Etcd34,
+}
+
+/// A running server process on a loopback port, killed on drop.
+pub struct Member {
+    pub flavor: Flavor,
+    pub name: String,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub extra_args: Vec<String>,
+    child: Option<Child>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Member {
+    /// Starts a member in a fresh temp data dir.
+    pub fn start(flavor: Flavor, extra_args: &[&str]) -> Result<Member> {
+        let dir = tempfile::tempdir()?;
+        let data_dir = dir.path().join("data");
+        let mut m = Member {
+            flavor,
+            name: "n1".into(),
+            port: 0,
+            data_dir,
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            child: None,
+            _dir: Some(dir),
+        };
+        m.spawn()?;
+        Ok(m)
+    }
+
+    /// Starts a member on an existing data dir (for restarts).
+    pub fn start_in(flavor: Flavor, data_dir: &Path, port: u16, extra_args: &[&str]) -> Result<Member> {
+        let mut m = Member {
+            flavor,
+            name: "n1".into(),
+            port,
+            data_dir: data_dir.to_path_buf(),
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            child: None,
+            _dir: None,
+        };
+        m.spawn()?;
+        Ok(m)
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    fn spawn(&mut self) -> Result<()> {
+        if self.port == 0 {
+            self.port = free_port();
+        }
+        let url = self.url();
+        let peer = format!("http://127.0.0.1:{}", free_port());
+        let mut cmd = match self.flavor {
+            Flavor::Capstan => {
+                let mut c = Command::new(capstan_bin());
+                c.arg("etcd");
+                c
+            }
+            Flavor::Etcd34 => Command::new(etcd34_bin()),
+        };
+        cmd.args(["--name", &self.name])
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(["--listen-client-urls", &url, "--advertise-client-urls", &url])
+            .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
+            .arg("--initial-cluster")
+            .arg(format!("{}={peer}", self.name))
+            .args(&self.extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if std::env::var_os("E2E_VERBOSE").is_some() {
+            cmd.stderr(Stdio::inherit());
+        }
+        self.child = Some(cmd.spawn().with_context(|| format!("spawning {:?}", self.flavor))?);
+        self.wait_ready(Duration::from_secs(30))
+    }
+
+    /// Waits until a Range succeeds.
+    pub fn wait_ready(&mut self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let ep = self.url();
+        loop {
+            if let Some(c) = self.child.as_mut() {
+                if let Some(st) = c.try_wait()? {
+                    bail!("{:?} exited early: {st}", self.flavor);
+                }
+            }
+            let ok = rt.block_on(async {
+                let Ok(mut kv) = KvClient::connect(ep.clone()).await else { return false };
+                kv.range(RangeRequest { key: b"health".to_vec(), ..Default::default() }).await.is_ok()
+            });
+            if ok {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("{:?} on {} not ready after {timeout:?}", self.flavor, ep);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL, no chance to flush anything.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the process again on the same data dir and port.
+    pub fn restart(&mut self) -> Result<()> {
+        self.kill9();
+        self.spawn()
+    }
+
+    /// A gRPC channel to this member.
+    pub async fn channel(&self) -> Result<Channel> {
+        Ok(Channel::from_shared(self.url())?.connect().await?)
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Runs etcdctl (API v3) against an endpoint; returns (exit ok, stdout, stderr).
+pub fn etcdctl(endpoint: &str, args: &[&str], stdin: Option<&str>) -> Result<(bool, String, String)> {
+    use std::io::Write;
+    let mut cmd = Command::new(etcdctl_bin());
+    cmd.env("ETCDCTL_API", "3")
+        .arg(format!("--endpoints={endpoint}"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    let mut child = cmd.spawn().context("spawning etcdctl")?;
+    if let Some(input) = stdin {
+        child.stdin.take().context("stdin")?.write_all(input.as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    Ok((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
