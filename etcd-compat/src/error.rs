@@ -91,15 +91,17 @@ impl Error {
     pub fn code(&self) -> Code {
         use Error::*;
         match self {
-            EmptyKey | KeyNotFound | ValueProvided | LeaseProvided | TooManyOps | DuplicateKey
-            | RequestTooLarge | UserEmpty | RoleEmpty | AuthFailed | PermissionNotGiven
-            | InvalidAuthMgmt | InvalidArgument(_) => Code::InvalidArgument,
+            EmptyKey | KeyNotFound | ValueProvided | LeaseProvided | TooManyOps | DuplicateKey | RequestTooLarge
+            | UserEmpty | RoleEmpty | AuthFailed | PermissionNotGiven | InvalidAuthMgmt | InvalidArgument(_) => {
+                Code::InvalidArgument
+            }
             Compacted | FutureRevision | LeaseTtlTooLarge => Code::OutOfRange,
             NoSpace => Code::ResourceExhausted,
             LeaseNotFound | MemberNotFound => Code::NotFound,
-            LeaseExists | RootUserNotExist | RootRoleNotExist | UserAlreadyExists
-            | UserNotFound | RoleAlreadyExists | RoleNotFound | RoleNotGranted
-            | PermissionNotGranted | AuthNotEnabled => Code::FailedPrecondition,
+            LeaseExists | RootUserNotExist | RootRoleNotExist | UserAlreadyExists | UserNotFound
+            | RoleAlreadyExists | RoleNotFound | RoleNotGranted | PermissionNotGranted | AuthNotEnabled => {
+                Code::FailedPrecondition
+            }
             PermissionDenied => Code::PermissionDenied,
             InvalidAuthToken => Code::Unauthenticated,
             NotCapable | Stopped | Timeout | NoLeader => Code::Unavailable,

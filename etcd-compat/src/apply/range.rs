@@ -8,10 +8,8 @@ use crate::proto::etcdserverpb::{RangeRequest, RangeResponse, ResponseHeader};
 use crate::proto::mvccpb::KeyValue;
 
 pub fn range(view: &impl ReadView, r: &RangeRequest) -> Result<RangeResponse> {
-    let filtered = r.min_mod_revision != 0
-        || r.max_mod_revision != 0
-        || r.min_create_revision != 0
-        || r.max_create_revision != 0;
+    let filtered =
+        r.min_mod_revision != 0 || r.max_mod_revision != 0 || r.min_create_revision != 0 || r.max_create_revision != 0;
     let sort_order = SortOrder::try_from(r.sort_order).unwrap_or(SortOrder::None);
     let sort_target = SortTarget::try_from(r.sort_target).unwrap_or(SortTarget::Key);
     // Sorting or filtering needs every key before the limit applies.
@@ -34,11 +32,8 @@ pub fn range(view: &impl ReadView, r: &RangeRequest) -> Result<RangeResponse> {
     if r.max_create_revision != 0 {
         kvs.retain(|kv| kv.create_revision <= r.max_create_revision);
     }
-    let order = if sort_target != SortTarget::Key && sort_order == SortOrder::None {
-        SortOrder::Ascend
-    } else {
-        sort_order
-    };
+    let order =
+        if sort_target != SortTarget::Key && sort_order == SortOrder::None { SortOrder::Ascend } else { sort_order };
     if order != SortOrder::None {
         sort(&mut kvs, sort_target, order);
     }

@@ -6,8 +6,14 @@ use crate::proto::etcdserverpb::TxnRequest;
 /// What a request needs permission for: key ranges (`end` empty = one key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
-    Read { key: Vec<u8>, end: Vec<u8> },
-    Write { key: Vec<u8>, end: Vec<u8> },
+    Read {
+        key: Vec<u8>,
+        end: Vec<u8>,
+    },
+    Write {
+        key: Vec<u8>,
+        end: Vec<u8>,
+    },
     /// Root-only operations (auth management, compaction, alarms, defrag...).
     Admin,
 }

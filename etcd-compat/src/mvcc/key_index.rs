@@ -63,11 +63,7 @@ impl KeyIndex {
     pub fn get(&self, at: i64) -> Option<KeyAt> {
         let g = self.find_generation(at)?;
         let n = g.revs.iter().rposition(|r| r.main <= at)?;
-        Some(KeyAt {
-            modified: g.revs[n],
-            created: g.created,
-            version: g.ver - (g.revs.len() - n - 1) as i64,
-        })
+        Some(KeyAt { modified: g.revs[n], created: g.created, version: g.ver - (g.revs.len() - n - 1) as i64 })
     }
 
     /// True if the key is live at the newest revision it has seen.

@@ -175,22 +175,22 @@ impl KvStore {
         let end = Revision::start_key(to.saturating_add(1));
         let mut out = Vec::new();
         let mut err = None;
-        self.engine.scan(Table::Kv, &start, Some(&end), &mut |k, v| {
-            match Revision::from_key(k).and_then(|(rev, tomb)| Ok((rev, tomb, decode_kv(v)?))) {
-                Ok((rev, tomb, mut kv)) => {
-                    if range.contains(&kv.key) {
-                        let r#type = if tomb { EventType::Delete } else { EventType::Put };
-                        if tomb {
-                            kv.mod_revision = rev.main;
-                        }
-                        out.push(Event { r#type: r#type as i32, kv: Some(kv), prev_kv: None });
+        self.engine.scan(Table::Kv, &start, Some(&end), &mut |k, v| match Revision::from_key(k)
+            .and_then(|(rev, tomb)| Ok((rev, tomb, decode_kv(v)?)))
+        {
+            Ok((rev, tomb, mut kv)) => {
+                if range.contains(&kv.key) {
+                    let r#type = if tomb { EventType::Delete } else { EventType::Put };
+                    if tomb {
+                        kv.mod_revision = rev.main;
                     }
-                    true
+                    out.push(Event { r#type: r#type as i32, kv: Some(kv), prev_kv: None });
                 }
-                Err(e) => {
-                    err = Some(e);
-                    false
-                }
+                true
+            }
+            Err(e) => {
+                err = Some(e);
+                false
             }
         })?;
         match err {
@@ -341,14 +341,7 @@ impl TxnWrite<'_> {
             None => (rev, 1),
         };
         let idx = Revision::new(rev, self.changes);
-        let kv = KeyValue {
-            key: key.to_vec(),
-            create_revision: created,
-            mod_revision: rev,
-            version,
-            value,
-            lease,
-        };
+        let kv = KeyValue { key: key.to_vec(), create_revision: created, mod_revision: rev, version, value, lease };
         self.index.put(key, idx);
         self.st.batch.put(Table::Kv, idx.to_key(false), kv.encode_to_vec());
         self.st.events.push(Event { r#type: EventType::Put as i32, kv: Some(kv.clone()), prev_kv: None });

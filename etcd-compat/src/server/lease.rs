@@ -63,7 +63,10 @@ impl Lease for LeaseService {
         }
     }
 
-    async fn lease_revoke(&self, request: Request<LeaseRevokeRequest>) -> Result<Response<LeaseRevokeResponse>, Status> {
+    async fn lease_revoke(
+        &self,
+        request: Request<LeaseRevokeRequest>,
+    ) -> Result<Response<LeaseRevokeResponse>, Status> {
         let access = {
             let lessor = self.node.shared().lessor.lock();
             let lease = lessor.get(request.get_ref().id).ok_or(Error::LeaseNotFound)?;
@@ -123,7 +126,10 @@ impl Lease for LeaseService {
         Ok(Response::new(LeaseTimeToLiveResponse { header: Some(self.node.header()), ..resp }))
     }
 
-    async fn lease_leases(&self, _request: Request<LeaseLeasesRequest>) -> Result<Response<LeaseLeasesResponse>, Status> {
+    async fn lease_leases(
+        &self,
+        _request: Request<LeaseLeasesRequest>,
+    ) -> Result<Response<LeaseLeasesResponse>, Status> {
         let leases = self.node.shared().lessor.lock().leases().iter().map(|l| LeaseStatus { id: l.id }).collect();
         Ok(Response::new(LeaseLeasesResponse { header: Some(self.node.header()), leases }))
     }

@@ -31,9 +31,7 @@ pub fn parse_listen_url(u: &str) -> Result<SocketAddr> {
     let host = url.host_str().unwrap_or("127.0.0.1");
     let host = if host == "localhost" { "127.0.0.1" } else { host };
     let port = url.port().unwrap_or(2379);
-    format!("{host}:{port}")
-        .parse()
-        .map_err(|e| Error::InvalidArgument(format!("bad listen address in {u:?}: {e}")))
+    format!("{host}:{port}").parse().map_err(|e| Error::InvalidArgument(format!("bad listen address in {u:?}: {e}")))
 }
 
 /// Rejects a request larger than grpc-go would accept, with grpc-go's text.

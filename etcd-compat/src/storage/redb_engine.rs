@@ -53,9 +53,7 @@ impl Engine for RedbEngine {
         let db = self.db.read();
         let txn = db.begin_read().map_err(engine_err)?;
         let t = txn.open_table(def(table)).map_err(engine_err)?;
-        keys.iter()
-            .map(|k| Ok(t.get(*k).map_err(engine_err)?.map(|g| g.value().to_vec())))
-            .collect()
+        keys.iter().map(|k| Ok(t.get(*k).map_err(engine_err)?.map(|g| g.value().to_vec()))).collect()
     }
 
     fn scan(&self, table: Table, start: &[u8], end: Option<&[u8]>, visit: Visit<'_>) -> Result<()> {

@@ -1,0 +1,5 @@
+//! In-process integration tests for etcd-compat: one binary, one module per area.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cluster;
+mod kv;
