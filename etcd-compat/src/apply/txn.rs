@@ -26,7 +26,7 @@ pub(super) fn apply(a: &mut Applier, r: &TxnRequest) -> Result<TxnResponse> {
     Ok(resp)
 }
 
-fn branch<'r>(r: &'r TxnRequest, succeeded: bool) -> &'r [RequestOp] {
+fn branch(r: &TxnRequest, succeeded: bool) -> &[RequestOp] {
     if succeeded {
         &r.success
     } else {
@@ -51,14 +51,12 @@ fn check_path(txn: &TxnWrite<'_>, lessor: &Lessor, r: &TxnRequest, path: &[bool]
     for op in branch(r, ok) {
         match &op.request {
             Some(Request::RequestPut(p)) => put::check(txn, lessor, p)?,
-            Some(Request::RequestRange(rr)) => {
-                if rr.revision != 0 {
-                    if rr.revision > txn.begin_rev() {
-                        return Err(Error::FutureRevision);
-                    }
-                    if rr.revision < txn.compact_rev() {
-                        return Err(Error::Compacted);
-                    }
+            Some(Request::RequestRange(rr)) if rr.revision != 0 => {
+                if rr.revision > txn.begin_rev() {
+                    return Err(Error::FutureRevision);
+                }
+                if rr.revision < txn.compact_rev() {
+                    return Err(Error::Compacted);
                 }
             }
             Some(Request::RequestTxn(t)) => check_path(txn, lessor, t, path, pos)?,

@@ -9,7 +9,9 @@ mod store;
 pub use index::TreeIndex;
 pub use key_index::KeyIndex;
 pub use revision::Revision;
-pub use store::{KvStore, RangeOptions, RangeResult, ReadView, TxnWrite, Writer, META_COMPACT_REV, META_CURRENT_REV};
+pub use store::{
+    KvStore, LeasedKeys, RangeOptions, RangeResult, ReadView, TxnWrite, Writer, META_COMPACT_REV, META_CURRENT_REV,
+};
 
 /// Normalises etcd's range end: empty = single key, "\0" = every key >= key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

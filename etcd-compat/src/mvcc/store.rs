@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 use crate::proto::mvccpb::{event::EventType, Event, KeyValue};
 use crate::storage::{Engine, Table, WriteBatch};
 
+/// Live keys with their lease, as found when the store was opened.
+pub type LeasedKeys = Vec<(Vec<u8>, i64)>;
+
 pub const META_CURRENT_REV: &[u8] = b"current_rev";
 pub const META_COMPACT_REV: &[u8] = b"compact_rev";
 
@@ -75,7 +78,7 @@ fn resolve_rev(requested: i64, current: i64, compacted: i64) -> Result<i64> {
 impl KvStore {
     /// Opens the store, rebuilding the index from the engine. Also returns the
     /// live keys that carry a lease, for the lessor to re-attach.
-    pub fn open(engine: Arc<dyn Engine>) -> Result<(Self, Vec<(Vec<u8>, i64)>)> {
+    pub fn open(engine: Arc<dyn Engine>) -> Result<(Self, LeasedKeys)> {
         let mut index = TreeIndex::new();
         let mut leased: HashMap<Vec<u8>, i64> = HashMap::new();
         let mut last = 0i64;

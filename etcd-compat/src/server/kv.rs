@@ -80,7 +80,7 @@ impl Kv for KvService {
             let chunk: Vec<_> = kvs.by_ref().take(STREAM_CHUNK).collect();
             let last = kvs.peek().is_none();
             let range_response = if last {
-                RangeResponse { header: full.header.clone(), kvs: chunk, more: full.more, count: full.count }
+                RangeResponse { header: full.header, kvs: chunk, more: full.more, count: full.count }
             } else {
                 RangeResponse { kvs: chunk, ..Default::default() }
             };

@@ -8,6 +8,8 @@ use redb::{Database, Durability, ReadableDatabase, TableDefinition};
 use super::{Engine, EngineSize, Table, Visit, WriteBatch};
 use crate::error::{Error, Result};
 
+type RedbTable<'t> = redb::Table<'t, &'static [u8], &'static [u8]>;
+
 const CACHE_BYTES: usize = 256 << 20;
 
 fn def(table: Table) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
@@ -84,7 +86,7 @@ impl Engine for RedbEngine {
         let mut txn = db.begin_write().map_err(engine_err)?;
         txn.set_durability(Durability::Immediate).map_err(engine_err)?;
         {
-            let mut open: Vec<(Table, redb::Table<'_, &'static [u8], &'static [u8]>)> = Vec::new();
+            let mut open: Vec<(Table, RedbTable<'_>)> = Vec::new();
             for c in &batch.changes {
                 let idx = match open.iter().position(|(t, _)| *t == c.table) {
                     Some(i) => i,
