@@ -67,6 +67,9 @@ pub enum Error {
     InvalidAuthToken,
     #[error("etcdserver: invalid auth management")]
     InvalidAuthMgmt,
+    /// etcd has no gRPC mapping for this one, so clients see its raw text.
+    #[error("auth: authentication failed, password was given for no password user")]
+    NoPasswordUser,
     #[error("etcdserver: not capable")]
     NotCapable,
     #[error("etcdserver: server stopped")]
@@ -77,6 +80,11 @@ pub enum Error {
     NoLeader,
     #[error("etcdserver: {0}")]
     InvalidArgument(String),
+    #[error("etcdserver: bad leader transferee")]
+    BadLeaderTransferee,
+    /// A snapshot restore failure, worded like etcdutl's.
+    #[error("{0}")]
+    Restore(String),
     /// A storage engine failure; the message comes from the engine.
     #[error("etcdserver: storage engine: {0}")]
     Engine(String),
@@ -97,6 +105,7 @@ impl Error {
             }
             Compacted | FutureRevision | LeaseTtlTooLarge => Code::OutOfRange,
             NoSpace => Code::ResourceExhausted,
+            BadLeaderTransferee | Restore(_) => Code::FailedPrecondition,
             LeaseNotFound | MemberNotFound => Code::NotFound,
             LeaseExists | RootUserNotExist | RootRoleNotExist | UserAlreadyExists | UserNotFound
             | RoleAlreadyExists | RoleNotFound | RoleNotGranted | PermissionNotGranted | AuthNotEnabled => {
@@ -107,6 +116,7 @@ impl Error {
             NotCapable | Stopped | Timeout | NoLeader => Code::Unavailable,
             Corrupt(_) => Code::DataLoss,
             Engine(_) | Io(_) => Code::Internal,
+            NoPasswordUser => Code::Unknown,
         }
     }
 }

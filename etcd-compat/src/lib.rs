@@ -8,9 +8,11 @@
 pub mod alarm;
 pub mod apply;
 pub mod auth;
+pub mod compactor;
 pub mod config;
 pub mod error;
 pub mod lease;
+pub mod maintenance;
 pub mod mvcc;
 pub mod node;
 pub mod proto;

@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::alarm::AlarmSet;
 use crate::apply::{Applier, Response, Shared};
+use crate::auth::AuthStore;
 use crate::config::{Config, EngineKind};
 use crate::error::{Error, Result};
 use crate::lease::Lessor;
@@ -103,10 +104,16 @@ impl Node {
     /// Opens (or creates) the member's data and starts its background work.
     /// Must be called inside a Tokio runtime.
     pub fn open(config: Config) -> Result<Arc<Node>> {
+        let compaction = crate::compactor::Policy::from_config(&config)?;
+        let restore = crate::maintenance::restore::prepare(&config)?;
         let engine = open_engine(&config)?;
+        if let Some(snapshot) = restore {
+            snapshot.load_into(engine.as_ref())?;
+        }
         let (store, leased) = KvStore::open(engine.clone())?;
         let lessor = restore_lessor(engine.as_ref(), leased)?;
         let alarms = restore_alarms(engine.as_ref())?;
+        let auth = AuthStore::open(engine.as_ref())?;
         let peer = config.initial_advertise_peer_urls.join(",");
         let member_id = hash64(&[config.name.as_bytes(), peer.as_bytes(), config.initial_cluster_token.as_bytes()]);
         let cluster_id = hash64(&[&member_id.to_be_bytes(), config.initial_cluster_token.as_bytes()]);
@@ -114,6 +121,7 @@ impl Node {
             store: Arc::new(store),
             lessor: Arc::new(Mutex::new(lessor)),
             alarms: Arc::new(AlarmSet::new(alarms)),
+            auth: Arc::new(auth),
             member_id,
         };
         let watch = Arc::new(WatchHub::new());
@@ -134,6 +142,9 @@ impl Node {
             .name("etcd-apply".into())
             .spawn(move || apply_loop(applier, rx, watch, applied_index))?;
         tokio::spawn(lease_expiry_loop(Arc::downgrade(&node)));
+        if let Some(policy) = compaction {
+            tokio::spawn(crate::compactor::run(Arc::downgrade(&node), policy));
+        }
         Ok(node)
     }
 
@@ -278,8 +289,8 @@ async fn lease_expiry_loop(node: std::sync::Weak<Node>) {
 
 impl Node {
     /// Checks the caller's token (gRPC metadata `token`) against `access`.
-    /// Returns the user name, or "" when auth is disabled.
-    pub fn authorize(&self, _meta: &tonic::metadata::MetadataMap, _access: &[crate::auth::Access]) -> Result<String> {
-        Ok(String::new())
+    /// Returns the token's user name, or "" for a request without a token.
+    pub fn authorize(&self, meta: &tonic::metadata::MetadataMap, access: &[crate::auth::Access]) -> Result<String> {
+        self.shared.auth.authorize(meta, access)
     }
 }

@@ -1,5 +1,6 @@
 //! Subcommands of the `capstan` binary.
 
+mod bench;
 mod etcd;
 
 use clap::{Parser, Subcommand};
@@ -15,6 +16,8 @@ pub struct Cli {
 enum Command {
     /// Run an etcd v3 API-compatible member (takes etcd's own flags).
     Etcd(Box<etcd::EtcdArgs>),
+    /// Benchmarks (`capstan bench etcd`: capstan vs. etcd, side by side).
+    Bench(bench::BenchArgs),
 }
 
 pub fn init_tracing() {
@@ -26,5 +29,6 @@ pub fn init_tracing() {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Etcd(args) => etcd::run(*args),
+        Command::Bench(args) => bench::run(args),
     }
 }

@@ -4,6 +4,7 @@
 //! engine commit (group commit), so a Raft log can sit in front unchanged.
 
 mod alarm;
+mod auth;
 mod compact;
 mod delete_range;
 mod lease;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::alarm::AlarmSet;
+use crate::auth::AuthStore;
 use crate::error::{Error, Result};
 use crate::lease::Lessor;
 use crate::mvcc::{KvStore, Writer};
@@ -47,6 +49,7 @@ pub struct Shared {
     pub store: Arc<KvStore>,
     pub lessor: Arc<Mutex<Lessor>>,
     pub alarms: Arc<AlarmSet>,
+    pub auth: Arc<AuthStore>,
     pub member_id: u64,
 }
 
@@ -71,6 +74,7 @@ impl Applier {
     /// Applies one command. Errors leave no partial change behind.
     pub fn apply(&mut self, cmd: &Command) -> Result<Response> {
         let op = cmd.op.as_ref().ok_or_else(|| Error::InvalidArgument("empty command".into()))?;
+        auth::check(self, cmd, op)?;
         alarm::check_capped(&self.shared.alarms, op)?;
         match op {
             Op::Put(r) => put::apply(self, r).map(Response::Put),
@@ -80,7 +84,17 @@ impl Applier {
             Op::LeaseGrant(r) => lease::grant(self, r).map(Response::LeaseGrant),
             Op::LeaseRevoke(r) => lease::revoke(self, r).map(Response::LeaseRevoke),
             Op::Alarm(r) => alarm::apply(self, r).map(Response::Alarm),
-            _ => Err(Error::NotCapable),
+            Op::AuthEnable(_)
+            | Op::AuthDisable(_)
+            | Op::UserAdd(_)
+            | Op::UserDelete(_)
+            | Op::UserChangePassword(_)
+            | Op::UserGrantRole(_)
+            | Op::UserRevokeRole(_)
+            | Op::RoleAdd(_)
+            | Op::RoleDelete(_)
+            | Op::RoleGrantPermission(_)
+            | Op::RoleRevokePermission(_) => auth::apply(self, op).map(Response::Auth),
         }
     }
 

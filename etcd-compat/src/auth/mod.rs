@@ -1,4 +1,17 @@
-//! Auth: users, roles, permissions and tokens.
+//! Auth: users, roles, key-range permissions and tokens, as etcd v3 has them.
+//! [`AuthStore`] holds the state; the applier changes it (`user.rs`,
+//! `role.rs`), the services read it and check requests with [`Access`].
+
+mod permission;
+mod role;
+mod store;
+#[cfg(test)]
+mod tests;
+pub mod token;
+mod user;
+
+pub use permission::{Interval, IntervalSet, RangePerms};
+pub use store::{AuthStore, State, DEFAULT_BCRYPT_COST, ROOT_ROLE, ROOT_USER};
 
 use crate::proto::etcdserverpb::request_op::Request;
 use crate::proto::etcdserverpb::TxnRequest;
@@ -26,7 +39,8 @@ impl Access {
         Access::Write { key: key.to_vec(), end: end.to_vec() }
     }
 
-    /// Everything a txn touches, as etcd's checkTxnAuth collects it.
+    /// Everything a txn touches, as etcd's checkTxnAuth collects it (a delete
+    /// returning its previous values also reads them).
     pub fn of_txn(t: &TxnRequest, out: &mut Vec<Access>) {
         for c in &t.compare {
             out.push(Access::read(&c.key, &c.range_end));
@@ -35,7 +49,12 @@ impl Access {
             match &op.request {
                 Some(Request::RequestRange(r)) => out.push(Access::read(&r.key, &r.range_end)),
                 Some(Request::RequestPut(r)) => out.push(Access::write(&r.key, &[])),
-                Some(Request::RequestDeleteRange(r)) => out.push(Access::write(&r.key, &r.range_end)),
+                Some(Request::RequestDeleteRange(r)) => {
+                    if r.prev_kv {
+                        out.push(Access::read(&r.key, &r.range_end));
+                    }
+                    out.push(Access::write(&r.key, &r.range_end));
+                }
                 Some(Request::RequestTxn(t)) => Access::of_txn(t, out),
                 None => {}
             }

@@ -1,10 +1,13 @@
 //! tonic services for etcd's v3 API. Each translates, checks and proposes;
 //! state changes happen only in [`crate::apply`].
 
+mod auth;
 mod cluster;
 mod kv;
 mod lease;
+mod maintenance;
 pub mod validate;
+mod watch;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -67,13 +70,24 @@ pub async fn serve(
     let mut tasks = Vec::new();
     for addr in addrs {
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        // tonic ignores the builder's tcp_nodelay with a custom incoming, so set it
+        // here: without it small responses wait out the peer's delayed ACK (~40 ms).
+        let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
         let router = Server::builder()
             .tcp_nodelay(true)
             .http2_adaptive_window(Some(true))
             .add_service(KvServer::new(KvService::new(node.clone())).max_decoding_message_size(limit))
             .add_service(LeaseServer::new(LeaseService::new(node.clone())).max_decoding_message_size(limit))
-            .add_service(ClusterServer::new(ClusterService::new(node.clone())).max_decoding_message_size(limit));
+            .add_service(ClusterServer::new(ClusterService::new(node.clone())).max_decoding_message_size(limit))
+            .add_service(
+                crate::proto::etcdserverpb::auth_server::AuthServer::new(auth::AuthService::new(node.clone()))
+                    .max_decoding_message_size(limit),
+            )
+            .add_service(maintenance::service(node.clone()).max_decoding_message_size(limit))
+            .add_service(
+                crate::proto::etcdserverpb::watch_server::WatchServer::new(watch::WatchService::new(node.clone()))
+                    .max_decoding_message_size(limit),
+            );
         let mut stop = stop_tx.subscribe();
         tasks.push(tokio::spawn(async move {
             router

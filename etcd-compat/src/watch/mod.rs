@@ -1,16 +1,17 @@
-//! Watch: the hub that fans committed events out to watchers.
+//! Watch: the hub that fans committed events out to watchers, and the
+//! per-stream logic of etcd's Watch RPC.
+//!
+//! - [`hub`]: registry of watchers; `notify` from the applier, never blocking.
+//! - [`stream`]: one RPC stream (create, cancel, progress, ordered responses).
+//! - [`watcher`]: one watcher's options and phase; response preparation.
+//! - [`catchup`]: replay of history for watchers that start in the past.
+//! - [`filter`]: key ranges and event filters; [`fragment`]: response splitting.
 
-use crate::proto::mvccpb::Event;
+pub mod catchup;
+pub mod filter;
+pub mod fragment;
+pub mod hub;
+pub mod stream;
+pub mod watcher;
 
-/// Receives every committed batch of events, in revision order.
-#[derive(Default)]
-pub struct WatchHub {}
-
-impl WatchHub {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Called by the applier after each durable flush, in order.
-    pub fn notify(&self, _rev: i64, _events: Vec<Event>) {}
-}
+pub use hub::{WatchHub, DEFAULT_PROGRESS_INTERVAL};

@@ -90,3 +90,9 @@ impl Drop for Cluster {
         }
     }
 }
+
+impl Cluster {
+    pub async fn maintenance(&self, i: usize) -> etcd_compat::proto::etcdserverpb::maintenance_client::MaintenanceClient<Channel> {
+        etcd_compat::proto::etcdserverpb::maintenance_client::MaintenanceClient::new(self.channel(i).await)
+    }
+}

@@ -3,3 +3,6 @@
 
 mod cluster;
 mod kv;
+mod maintenance;
+mod probe;
+mod watch;

@@ -220,3 +220,16 @@ pub fn etcdctl(endpoint: &str, args: &[&str], stdin: Option<&str>) -> Result<(bo
         String::from_utf8_lossy(&out.stderr).into_owned(),
     ))
 }
+
+impl Member {
+    /// True while the server process is still running (false after a crash or kill).
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+}
+
+pub mod diff;
+pub mod etcdctl_diff;
