@@ -101,8 +101,9 @@ impl Policy {
                     Some(h) => Duration::from_secs(h.checked_mul(3600).ok_or_else(|| {
                         bad(format!("error parsing CompactionRetention: {retention:?} hours is too long"))
                     })?),
-                    None => parse_go_duration(retention)
-                        .ok_or_else(|| bad(format!("error parsing CompactionRetention: invalid duration {retention:?}")))?,
+                    None => parse_go_duration(retention).ok_or_else(|| {
+                        bad(format!("error parsing CompactionRetention: invalid duration {retention:?}"))
+                    })?,
                 };
                 if period.is_zero() {
                     return Ok(None);
@@ -117,8 +118,8 @@ impl Policy {
                 Some(Ok(n)) => Policy::Revision(n),
                 _ => {
                     return Err(bad(format!(
-                        "error parsing CompactionRetention: revision mode needs a number of revisions, got {retention:?}"
-                    )))
+                    "error parsing CompactionRetention: revision mode needs a number of revisions, got {retention:?}"
+                )))
                 }
             },
             other => return Err(bad(format!("unknown auto-compaction-mode {other:?}"))),
@@ -346,7 +347,7 @@ mod tests {
         let mut now = start;
         let mut firsts = Vec::new();
         for i in 0..80 {
-            p.sample(i);
+            p.sample(i + 1);
             now += p.tick();
             if let Some(r) = p.due(now) {
                 firsts.push((now.duration_since(start).as_secs() / 60, r));
@@ -355,6 +356,6 @@ mod tests {
         }
         // 5h window: first at 300 minutes, then hourly, each time at the
         // oldest sample of the window.
-        assert_eq!(firsts, vec![(300, 0), (360, 9), (420, 19), (480, 29)]);
+        assert_eq!(firsts, vec![(300, 1), (360, 10), (420, 20), (480, 30)]);
     }
 }

@@ -124,7 +124,7 @@ impl Node {
             auth: Arc::new(auth),
             member_id,
         };
-        let watch = Arc::new(WatchHub::new());
+        let watch = Arc::new(WatchHub::at(shared.store.current_rev()));
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
         let applied_index = Arc::new(AtomicU64::new(shared.store.current_rev() as u64));
         let node = Arc::new(Node {
@@ -212,8 +212,8 @@ impl Node {
 
     /// Raises NOSPACE if the engine is over quota; returns true if over.
     pub async fn check_quota(&self) -> Result<bool> {
-        let size = self.shared.store.engine().size()?;
-        if size.total <= self.config.effective_quota() {
+        let total = self.shared.store.engine().total_size()?;
+        if total <= self.config.effective_quota() {
             return Ok(false);
         }
         if !self.shared.alarms.is_active(AlarmType::Nospace) {
@@ -244,10 +244,19 @@ fn apply_loop(
                 Err(_) => break,
             }
         }
+        let started = Instant::now();
         for p in &batch {
             results.push(applier.apply(&p.cmd));
         }
-        match applier.flush() {
+        let applied = started.elapsed();
+        let flushed = applier.flush();
+        tracing::trace!(
+            batch = batch.len(),
+            apply_us = applied.as_micros(),
+            commit_us = (started.elapsed() - applied).as_micros(),
+            "group commit"
+        );
+        match flushed {
             Ok(events) => {
                 applied_index.fetch_add(batch.len() as u64, Ordering::AcqRel);
                 if !events.is_empty() {

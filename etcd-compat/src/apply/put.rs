@@ -9,6 +9,11 @@ use crate::proto::etcdserverpb::{PutRequest, PutResponse};
 pub(super) fn apply(a: &mut Applier, r: &PutRequest) -> Result<PutResponse> {
     let lessor = a.shared.lessor.clone();
     let mut lessor = lessor.lock();
+    // A plain put checks its lease before anything else (etcd's applier does
+    // so before it opens the write txn): a missing lease wins over a missing key.
+    if r.lease != NO_LEASE && !lessor.exists(r.lease) {
+        return Err(Error::LeaseNotFound);
+    }
     let mut txn = a.writer.begin();
     check(&txn, &lessor, r)?;
     let resp = exec(&mut txn, &mut lessor, r)?;

@@ -19,7 +19,9 @@ pub(super) fn apply(a: &mut Applier, r: &TxnRequest) -> Result<TxnResponse> {
     // Every compare, nested ones included, sees the state before the txn.
     let mut path = Vec::new();
     compare_to_path(&txn, r, &mut path);
-    check_path(&txn, &lessor, r, &path, &mut 0)?;
+    // As etcd: every put along the path is checked before any range.
+    check_puts(&txn, &lessor, r, &path, &mut 0, &mut Vec::new())?;
+    check_ranges(&txn, r, &path, &mut 0)?;
     let mut resp = exec(&mut txn, &mut lessor, r, &path, &mut 0)?;
     let rev = txn.end();
     resp.header = header(rev);
@@ -44,13 +46,47 @@ fn compare_to_path(view: &impl ReadView, r: &TxnRequest, path: &mut Vec<bool>) {
     }
 }
 
-/// etcd's checkRequestPut and checkRequestRange along the chosen path.
-fn check_path(txn: &TxnWrite<'_>, lessor: &Lessor, r: &TxnRequest, path: &[bool], pos: &mut usize) -> Result<()> {
+/// etcd's checkRequestPut along the chosen path, in execution order.
+///
+/// `deleted` collects the deletes run before each put. etcd's duplicate-key
+/// check reads a "\0" range end literally (an empty interval), so a from-key
+/// delete may remove a key a later ignore_value/ignore_lease put of the same
+/// txn needs; etcd 3.4 panics mid-apply there. This rejects such a txn
+/// before anything is written.
+fn check_puts(
+    txn: &TxnWrite<'_>,
+    lessor: &Lessor,
+    r: &TxnRequest,
+    path: &[bool],
+    pos: &mut usize,
+    deleted: &mut Vec<(Vec<u8>, Vec<u8>)>,
+) -> Result<()> {
     let ok = path.get(*pos).copied().unwrap_or(false);
     *pos += 1;
     for op in branch(r, ok) {
         match &op.request {
-            Some(Request::RequestPut(p)) => put::check(txn, lessor, p)?,
+            Some(Request::RequestPut(p)) => {
+                put::check(txn, lessor, p)?;
+                if (p.ignore_value || p.ignore_lease)
+                    && deleted.iter().any(|(k, e)| KeyRange::new(k, e).contains(&p.key))
+                {
+                    return Err(Error::KeyNotFound);
+                }
+            }
+            Some(Request::RequestDeleteRange(d)) => deleted.push((d.key.clone(), d.range_end.clone())),
+            Some(Request::RequestTxn(t)) => check_puts(txn, lessor, t, path, pos, deleted)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// etcd's checkRequestRange along the chosen path.
+fn check_ranges(txn: &TxnWrite<'_>, r: &TxnRequest, path: &[bool], pos: &mut usize) -> Result<()> {
+    let ok = path.get(*pos).copied().unwrap_or(false);
+    *pos += 1;
+    for op in branch(r, ok) {
+        match &op.request {
             Some(Request::RequestRange(rr)) if rr.revision != 0 => {
                 if rr.revision > txn.begin_rev() {
                     return Err(Error::FutureRevision);
@@ -59,7 +95,7 @@ fn check_path(txn: &TxnWrite<'_>, lessor: &Lessor, r: &TxnRequest, path: &[bool]
                     return Err(Error::Compacted);
                 }
             }
-            Some(Request::RequestTxn(t)) => check_path(txn, lessor, t, path, pos)?,
+            Some(Request::RequestTxn(t)) => check_ranges(txn, t, path, pos)?,
             _ => {}
         }
     }
@@ -120,19 +156,24 @@ fn compare(view: &impl ReadView, c: &Compare) -> bool {
 
 fn compare_kv(c: &Compare, kv: &KeyValue) -> bool {
     use std::cmp::Ordering;
-    let target = CompareTarget::try_from(c.target).unwrap_or(CompareTarget::Version);
-    let ord = match (target, &c.target_union) {
-        (CompareTarget::Value, tu) => {
+    // As etcd: only the union member matching the target counts; any other
+    // (or none) compares against zero / the empty value.
+    let tu = &c.target_union;
+    let ord = match CompareTarget::try_from(c.target) {
+        Ok(CompareTarget::Value) => {
             let v: &[u8] = match tu {
                 Some(TargetUnion::Value(v)) => v,
                 _ => &[],
             };
             kv.value.as_slice().cmp(v)
         }
-        (CompareTarget::Version, tu) => kv.version.cmp(&int_target(tu)),
-        (CompareTarget::Create, tu) => kv.create_revision.cmp(&int_target(tu)),
-        (CompareTarget::Mod, tu) => kv.mod_revision.cmp(&int_target(tu)),
-        (CompareTarget::Lease, tu) => kv.lease.cmp(&int_target(tu)),
+        Ok(CompareTarget::Version) => kv.version.cmp(&if let Some(TargetUnion::Version(v)) = tu { *v } else { 0 }),
+        Ok(CompareTarget::Create) => {
+            kv.create_revision.cmp(&if let Some(TargetUnion::CreateRevision(v)) = tu { *v } else { 0 })
+        }
+        Ok(CompareTarget::Mod) => kv.mod_revision.cmp(&if let Some(TargetUnion::ModRevision(v)) = tu { *v } else { 0 }),
+        Ok(CompareTarget::Lease) => kv.lease.cmp(&if let Some(TargetUnion::Lease(v)) = tu { *v } else { 0 }),
+        Err(_) => Ordering::Equal,
     };
     match CompareResult::try_from(c.result) {
         Ok(CompareResult::Equal) => ord == Ordering::Equal,
@@ -143,17 +184,8 @@ fn compare_kv(c: &Compare, kv: &KeyValue) -> bool {
     }
 }
 
-fn int_target(tu: &Option<TargetUnion>) -> i64 {
-    match tu {
-        Some(TargetUnion::Version(v))
-        | Some(TargetUnion::CreateRevision(v))
-        | Some(TargetUnion::ModRevision(v))
-        | Some(TargetUnion::Lease(v)) => *v,
-        _ => 0,
-    }
-}
-
-/// etcd's checkTxnRequest: op counts and empty keys, recursively.
+/// etcd's checkTxnRequest: op counts and empty keys, recursively. A nested
+/// txn may use only what its parent's largest list leaves of `max_txn_ops`.
 pub fn check_txn_request(r: &TxnRequest, max_txn_ops: usize) -> Result<()> {
     let opc = r.compare.len().max(r.success.len()).max(r.failure.len());
     if opc > max_txn_ops {
@@ -163,7 +195,7 @@ pub fn check_txn_request(r: &TxnRequest, max_txn_ops: usize) -> Result<()> {
         return Err(Error::EmptyKey);
     }
     for op in r.success.iter().chain(r.failure.iter()) {
-        check_request_op(op, max_txn_ops)?;
+        check_request_op(op, max_txn_ops - opc)?;
     }
     Ok(())
 }
@@ -174,24 +206,27 @@ fn check_request_op(op: &RequestOp, max_txn_ops: usize) -> Result<()> {
         Some(Request::RequestPut(r)) => crate::server::validate::check_put(r),
         Some(Request::RequestDeleteRange(r)) => crate::server::validate::check_delete(r),
         Some(Request::RequestTxn(t)) => check_txn_request(t, max_txn_ops),
-        None => Ok(()),
+        // etcd answers an empty op with "key not found".
+        None => Err(Error::KeyNotFound),
     }
 }
 
-/// A delete interval: a point, or `[start, end)` with `None` = unbounded.
+/// A delete interval as etcd's checkIntervals sees it: a point, or
+/// `[start, end)` compared bytewise. The end is taken literally, so "\0"
+/// (from-key) and any end <= start make an interval that holds no key.
 #[derive(Debug, Clone)]
 struct Interval {
     start: Vec<u8>,
-    end: Option<Vec<u8>>,
-    point: bool,
+    /// Empty for a point.
+    end: Vec<u8>,
 }
 
 impl Interval {
     fn contains(&self, k: &[u8]) -> bool {
-        if self.point {
+        if self.end.is_empty() {
             return k == self.start.as_slice();
         }
-        k >= self.start.as_slice() && self.end.as_ref().is_none_or(|e| k < e.as_slice())
+        k >= self.start.as_slice() && k < self.end.as_slice()
     }
 }
 
@@ -205,12 +240,7 @@ fn intervals(reqs: &[RequestOp]) -> Result<(HashSet<Vec<u8>>, Vec<Interval>)> {
     let mut dels: Vec<Interval> = Vec::new();
     for op in reqs {
         if let Some(Request::RequestDeleteRange(d)) = &op.request {
-            dels.push(if d.range_end.is_empty() {
-                Interval { start: d.key.clone(), end: None, point: true }
-            } else {
-                let end = if d.range_end == [0] { None } else { Some(d.range_end.clone()) };
-                Interval { start: d.key.clone(), end, point: false }
-            });
+            dels.push(Interval { start: d.key.clone(), end: d.range_end.clone() });
         }
     }
     let mut puts: HashSet<Vec<u8>> = HashSet::new();

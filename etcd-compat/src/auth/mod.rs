@@ -11,7 +11,7 @@ pub mod token;
 mod user;
 
 pub use permission::{Interval, IntervalSet, RangePerms};
-pub use store::{AuthStore, State, DEFAULT_BCRYPT_COST, ROOT_ROLE, ROOT_USER};
+pub use store::{AuthStore, DEFAULT_BCRYPT_COST, ROOT_ROLE, ROOT_USER};
 
 use crate::proto::etcdserverpb::request_op::Request;
 use crate::proto::etcdserverpb::TxnRequest;

@@ -2,6 +2,11 @@
 //! in memory and persisted in [`Table::Auth`] through the apply path's batch.
 //! Reads and permission checks serve from memory; changes come only from the
 //! applier (see `user.rs` and `role.rs`), so every member applies them alike.
+//!
+//! Layout in the auth table, mirroring etcd's buckets: `authEnabled` (one byte)
+//! and `authRevision` (u64 big-endian) as in etcd's `auth` bucket, then
+//! `user/<name>` → `authpb.User` and `role/<name>` → `authpb.Role` for etcd's
+//! `authUsers` and `authRoles`. Passwords are bcrypt hashes, as etcd stores them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -171,8 +176,9 @@ impl AuthStore {
         Self { state: RwLock::new(state), tokens: Mutex::new(SimpleTokens::default()), bcrypt_cost }
     }
 
-    /// An empty store with the given bcrypt cost (tests).
-    pub fn empty(bcrypt_cost: u32) -> Self {
+    /// An empty store with the given bcrypt cost.
+    #[cfg(test)]
+    pub(crate) fn empty(bcrypt_cost: u32) -> Self {
         Self::with_state(State { revision: 1, ..State::default() }, bcrypt_cost)
     }
 

@@ -4,9 +4,12 @@
 //! ```text
 //! magic "capstan-snapshot" (16 bytes) | format version (u32 BE)
 //! { TABLE name-len(u8) name | ENTRY key-len(u32 BE) key value-len(u32 BE) value }*
-//! END entry-count(u64 BE)
+//! END entry-count(u64 BE) | zero padding to a multiple of 512 bytes
 //! sha256 of everything above (32 bytes; appended by the Snapshot stream, as etcd does)
 //! ```
+//!
+//! The padding matters: `etcdctl snapshot save` only accepts a download whose
+//! length is 32 more than a multiple of 512 (bbolt pages plus the sha256).
 //!
 //! It is not a bbolt file: `etcdctl snapshot status` cannot read it, but
 //! `capstan etcd --restore-snapshot` can.
@@ -20,6 +23,8 @@ pub const MAGIC: &[u8; 16] = b"capstan-snapshot";
 pub const FORMAT_VERSION: u32 = 1;
 /// Length of the sha256 trailer etcd appends after the database bytes.
 pub const CHECKSUM_LEN: usize = 32;
+/// The dump is padded to a multiple of this (what etcdctl checks for).
+pub const ALIGN: u64 = 512;
 
 const TAG_END: u8 = 0;
 const TAG_TABLE: u8 = 1;
@@ -66,12 +71,16 @@ impl<W: Write> Encoder<W> {
         Ok(())
     }
 
-    /// Writes the end marker; returns the writer and the bytes written.
+    /// Writes the end marker and the padding; returns the writer and the
+    /// bytes written (a multiple of [`ALIGN`]).
     pub fn finish(mut self) -> Result<(W, u64)> {
         self.out.write_all(&[TAG_END])?;
         self.out.write_all(&self.entries.to_be_bytes())?;
+        let end = self.written + 9;
+        let pad = (ALIGN - end % ALIGN) % ALIGN;
+        self.out.write_all(&vec![0u8; pad as usize])?;
         self.out.flush()?;
-        Ok((self.out, self.written + 9))
+        Ok((self.out, end + pad))
     }
 }
 
@@ -95,12 +104,15 @@ fn read_bytes(r: &mut impl Read, len: usize) -> Result<Vec<u8>> {
 }
 
 /// Reads one dump from `r`, calling `visit` for every entry in file order.
-/// Returns the number of entries. Stops at the end marker.
+/// Returns the number of entries. Stops at the end marker: the caller checks
+/// what follows with [`check_padding`].
 pub fn decode(r: &mut impl Read, visit: &mut dyn FnMut(Table, Vec<u8>, Vec<u8>) -> Result<()>) -> Result<u64> {
     let mut magic = [0u8; 16];
     read_exact(r, &mut magic)?;
     if &magic != MAGIC {
-        return Err(Error::Restore("not a capstan snapshot (bad magic; bbolt snapshots from etcd are not supported)".into()));
+        return Err(Error::Restore(
+            "not a capstan snapshot (bad magic; bbolt snapshots from etcd are not supported)".into(),
+        ));
     }
     let version = read_u32(r)?;
     if version != FORMAT_VERSION {
@@ -117,7 +129,8 @@ pub fn decode(r: &mut impl Read, visit: &mut dyn FnMut(Table, Vec<u8>, Vec<u8>) 
                 read_exact(r, &mut len)?;
                 let name = read_bytes(r, len[0] as usize)?;
                 let found = Table::ALL.into_iter().find(|t| t.name().as_bytes() == name.as_slice());
-                table = Some(found.ok_or_else(|| corrupt(format!("unknown table {:?}", String::from_utf8_lossy(&name))))?);
+                table =
+                    Some(found.ok_or_else(|| corrupt(format!("unknown table {:?}", String::from_utf8_lossy(&name))))?);
             }
             TAG_ENTRY => {
                 let t = table.ok_or_else(|| corrupt("entry before any table"))?;
@@ -142,6 +155,16 @@ pub fn decode(r: &mut impl Read, visit: &mut dyn FnMut(Table, Vec<u8>, Vec<u8>) 
     }
 }
 
+/// Checks that `r` holds only the zero padding after the end marker.
+pub fn check_padding(r: &mut impl Read) -> Result<()> {
+    let mut rest = Vec::new();
+    r.take(ALIGN).read_to_end(&mut rest)?;
+    if rest.len() as u64 >= ALIGN || rest.iter().any(|&b| b != 0) {
+        return Err(corrupt("unexpected data after the end marker"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,12 +179,15 @@ mod tests {
         enc.entry(b"a", b"1").unwrap();
         let (buf, n) = enc.finish().unwrap();
         assert_eq!(n as usize, buf.len());
+        assert_eq!(n % ALIGN, 0);
         let mut got = Vec::new();
-        let count = decode(&mut buf.as_slice(), &mut |t, k, v| {
+        let mut r = buf.as_slice();
+        let count = decode(&mut r, &mut |t, k, v| {
             got.push((t, k, v));
             Ok(())
         })
         .unwrap();
+        check_padding(&mut r).unwrap();
         assert_eq!(count, 3);
         assert_eq!(got[0], (Table::Kv, b"k1".to_vec(), b"v1".to_vec()));
         assert_eq!(got[1], (Table::Kv, b"k2".to_vec(), vec![]));
@@ -173,11 +199,19 @@ mod tests {
         let mut enc = Encoder::new(Vec::new()).unwrap();
         enc.table(Table::Kv).unwrap();
         enc.entry(b"k", b"v").unwrap();
-        let (buf, _) = enc.finish().unwrap();
-        for cut in [3, 20, buf.len() - 1] {
+        let (mut buf, _) = enc.finish().unwrap();
+        let mut r = buf.as_slice();
+        decode(&mut r, &mut |_, _, _| Ok(())).unwrap();
+        let padding = r.len();
+        for cut in [3, 20, buf.len() - padding - 1] {
             let err = decode(&mut &buf[..cut], &mut |_, _, _| Ok(())).unwrap_err();
             assert!(matches!(err, Error::Restore(_)), "{err}");
         }
+        let last = buf.len() - 1;
+        buf[last] = 1;
+        let mut r = buf.as_slice();
+        decode(&mut r, &mut |_, _, _| Ok(())).unwrap();
+        assert!(check_padding(&mut r).is_err());
         let err = decode(&mut &b"SQLite format 3\0xxxxxxxx"[..], &mut |_, _, _| Ok(())).unwrap_err();
         assert!(err.to_string().contains("not a capstan snapshot"), "{err}");
     }

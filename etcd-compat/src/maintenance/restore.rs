@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::format::{decode, CHECKSUM_LEN, MAGIC};
+use super::format::{check_padding, decode, ALIGN, CHECKSUM_LEN, MAGIC};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::storage::{Engine, WriteBatch};
@@ -47,21 +47,29 @@ pub fn check_data_dir_empty(dir: &Path) -> Result<()> {
     match std::fs::read_dir(dir) {
         Ok(mut entries) => match entries.next() {
             None => Ok(()),
-            Some(_) => Err(Error::Restore(format!("data-dir {:?} not empty or could not be read", dir.display().to_string()))),
+            Some(_) => {
+                Err(Error::Restore(format!("data-dir {:?} not empty or could not be read", dir.display().to_string())))
+            }
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(_) => Err(Error::Restore(format!("data-dir {:?} not empty or could not be read", dir.display().to_string()))),
+        Err(_) => {
+            Err(Error::Restore(format!("data-dir {:?} not empty or could not be read", dir.display().to_string())))
+        }
     }
 }
 
 /// Checks the sha256 trailer and the structure of a snapshot file.
 pub fn verify(path: &Path) -> Result<Verified> {
-    let open_err = |e: std::io::Error| Error::Restore(format!("cannot open snapshot {:?}: {e}", path.display().to_string()));
+    let open_err =
+        |e: std::io::Error| Error::Restore(format!("cannot open snapshot {:?}: {e}", path.display().to_string()));
     let mut file = File::open(path).map_err(open_err)?;
     let len = file.metadata().map_err(open_err)?.len();
     let min = (MAGIC.len() + 4 + 9 + CHECKSUM_LEN) as u64;
-    if len < min {
-        return Err(Error::Restore(format!("snapshot {:?} is too small ({len} bytes) to be a snapshot", path.display().to_string())));
+    if len < min || len % ALIGN != CHECKSUM_LEN as u64 {
+        return Err(Error::Restore(format!(
+            "snapshot {:?} has no sha256 trailer ({len} bytes)",
+            path.display().to_string()
+        )));
     }
     let body_len = len - CHECKSUM_LEN as u64;
     let mut expected = [0u8; CHECKSUM_LEN];
@@ -69,8 +77,8 @@ pub fn verify(path: &Path) -> Result<Verified> {
     file.read_exact(&mut expected)?;
     file.seek(SeekFrom::Start(0))?;
     let mut reader = HashingReader { inner: BufReader::new(file).take(body_len), hasher: Sha256::new() };
-    let parsed = decode(&mut reader, &mut |_, _, _| Ok(()));
-    let trailing = std::io::copy(&mut reader, &mut std::io::sink())?;
+    let parsed = decode(&mut reader, &mut |_, _, _| Ok(())).and_then(|n| check_padding(&mut reader).map(|()| n));
+    std::io::copy(&mut reader, &mut std::io::sink())?;
     let got = reader.hasher.finalize();
     if got.as_slice() != expected {
         return Err(Error::Restore(format!(
@@ -80,9 +88,6 @@ pub fn verify(path: &Path) -> Result<Verified> {
         )));
     }
     let entries = parsed?;
-    if trailing != 0 {
-        return Err(Error::Restore(format!("snapshot file is corrupt: {trailing} bytes after the end marker")));
-    }
     Ok(Verified { path: path.to_path_buf(), body_len, entries })
 }
 

@@ -180,7 +180,10 @@ fn try_dump(engine: &dyn Engine, out: impl Write) -> Result<Option<u64>> {
 }
 
 fn read_meta_value(meta: &[(Vec<u8>, Vec<u8>)], key: &[u8]) -> Option<i64> {
-    meta.iter().find(|(k, _)| k == key).and_then(|(_, v)| <[u8; 8]>::try_from(v.as_slice()).ok()).map(i64::from_be_bytes)
+    meta.iter()
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| <[u8; 8]>::try_from(v.as_slice()).ok())
+        .map(i64::from_be_bytes)
 }
 
 #[cfg(test)]

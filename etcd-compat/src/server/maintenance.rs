@@ -156,7 +156,10 @@ impl Maintenance for MaintenanceService {
         match DowngradeAction::try_from(req.action) {
             Ok(DowngradeAction::Validate) => {
                 check_downgrade_target(&req.version)?;
-                Ok(Response::new(DowngradeResponse { header: Some(self.node.header()), version: CLUSTER_VERSION.into() }))
+                Ok(Response::new(DowngradeResponse {
+                    header: Some(self.node.header()),
+                    version: CLUSTER_VERSION.into(),
+                }))
             }
             Ok(DowngradeAction::Enable) => {
                 check_downgrade_target(&req.version)?;
@@ -174,13 +177,22 @@ mod tests {
 
     #[test]
     fn downgrade_targets() {
-        assert_eq!(check_downgrade_target("3.5x").unwrap_err().message(), "etcdserver: wrong downgrade target version format");
-        assert_eq!(check_downgrade_target("3.3").unwrap_err().message(), "etcdserver: invalid downgrade target version");
+        assert_eq!(
+            check_downgrade_target("3.5x").unwrap_err().message(),
+            "etcdserver: wrong downgrade target version format"
+        );
+        assert_eq!(
+            check_downgrade_target("3.3").unwrap_err().message(),
+            "etcdserver: invalid downgrade target version"
+        );
         check_downgrade_target("3.4").unwrap();
         check_downgrade_target("3.4.0").unwrap();
         check_downgrade_target("3.4.0-rc1").unwrap();
         for bad in ["v3.4", "3", "3.4.1.2"] {
-            assert_eq!(check_downgrade_target(bad).unwrap_err().message(), "etcdserver: wrong downgrade target version format");
+            assert_eq!(
+                check_downgrade_target(bad).unwrap_err().message(),
+                "etcdserver: wrong downgrade target version format"
+            );
         }
     }
 }

@@ -97,6 +97,11 @@ pub trait Engine: Send + Sync + 'static {
     /// Applies the batch atomically; on return it is durable (fsynced).
     fn commit(&self, batch: &WriteBatch) -> Result<()>;
     fn size(&self) -> Result<EngineSize>;
+    /// Just `size().total`, for hot paths (the quota check runs per write):
+    /// engines where `in_use` is expensive override this.
+    fn total_size(&self) -> Result<u64> {
+        Ok(self.size()?.total)
+    }
     /// Reclaims free space so `size().total` shrinks towards `in_use`.
     fn defragment(&self) -> Result<()>;
 }

@@ -119,6 +119,12 @@ impl Engine for RedbEngine {
         Ok(EngineSize { total, in_use: in_use.min(total) })
     }
 
+    /// The file's length only: `size()` walks every tree for `in_use` and
+    /// takes the write lock, far too slow for the per-write quota check.
+    fn total_size(&self) -> Result<u64> {
+        Ok(std::fs::metadata(&self.path)?.len())
+    }
+
     fn defragment(&self) -> Result<()> {
         let mut db = self.db.write();
         while db.compact().map_err(engine_err)? {}

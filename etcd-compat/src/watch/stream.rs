@@ -314,6 +314,8 @@ impl StreamTask {
         match c.step(&store, &w.target).map_err(Stop::Failed)? {
             Step::Pending => {
                 self.catching.push_back(id);
+                // A long replay with nothing to send must not hog the worker.
+                tokio::task::yield_now().await;
                 Ok(())
             }
             Step::Batch { events, done } => {

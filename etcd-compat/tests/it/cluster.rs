@@ -92,7 +92,16 @@ impl Drop for Cluster {
 }
 
 impl Cluster {
-    pub async fn maintenance(&self, i: usize) -> etcd_compat::proto::etcdserverpb::maintenance_client::MaintenanceClient<Channel> {
+    pub async fn maintenance(
+        &self,
+        i: usize,
+    ) -> etcd_compat::proto::etcdserverpb::maintenance_client::MaintenanceClient<Channel> {
         etcd_compat::proto::etcdserverpb::maintenance_client::MaintenanceClient::new(self.channel(i).await)
+    }
+}
+
+impl Cluster {
+    pub async fn auth(&self, i: usize) -> etcd_compat::proto::etcdserverpb::auth_client::AuthClient<Channel> {
+        etcd_compat::proto::etcdserverpb::auth_client::AuthClient::new(self.channel(i).await)
     }
 }

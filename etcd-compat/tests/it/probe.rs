@@ -6,7 +6,9 @@ use etcd_compat::proto::etcdserverpb::*;
 async fn probe() {
     let url = std::env::var("PROBE_URL").unwrap();
     let mut m = MaintenanceClient::connect(url).await.unwrap();
-    for (a, v) in [(1, "3.4"), (0, "3.4"), (1, "3.4"), (2, ""), (2, ""), (0, "v3.4"), (0, "3.4.0-rc1"), (0, "3"), (0, "3.4.1.2")] {
+    for (a, v) in
+        [(1, "3.4"), (0, "3.4"), (1, "3.4"), (2, ""), (2, ""), (0, "v3.4"), (0, "3.4.0-rc1"), (0, "3"), (0, "3.4.1.2")]
+    {
         let r = m.downgrade(DowngradeRequest { action: a, version: v.into() }).await;
         println!("downgrade {a} {v:?}: {r:?}");
     }
@@ -20,7 +22,15 @@ async fn probe() {
     let mut s = m.snapshot(SnapshotRequest {}).await.unwrap().into_inner();
     let mut n = 0;
     while let Some(r) = s.message().await.unwrap() {
-        if n < 2 { println!("snap msg: header={:?} rem={} len={} ver={:?}", r.header, r.remaining_bytes, r.blob.len(), r.version); }
+        if n < 2 {
+            println!(
+                "snap msg: header={:?} rem={} len={} ver={:?}",
+                r.header,
+                r.remaining_bytes,
+                r.blob.len(),
+                r.version
+            );
+        }
         n += 1;
     }
     println!("snap msgs {n}");

@@ -39,6 +39,10 @@ pub struct Opts {
     pub csv_mask: Vec<usize>,
     /// Compares stdout only (for commands whose stderr is pure logging).
     pub stdout_only: bool,
+    /// Compares exit code and stderr only (stdout depends on engine details).
+    pub ignore_stdout: bool,
+    /// Masks `revision` in JSON (when the revisions legitimately diverged).
+    pub mask_revision: bool,
 }
 
 /// Normalised output: text plus numbers compared with ±1 tolerance.
@@ -51,17 +55,8 @@ pub struct Norm {
 }
 
 /// JSON keys whose values legitimately differ between two servers.
-const MASK_KEYS: &[&str] = &[
-    "raft_term",
-    "raftTerm",
-    "raftIndex",
-    "raftAppliedIndex",
-    "dbSize",
-    "dbSizeInUse",
-    "totalSize",
-    "hash",
-    "took",
-];
+const MASK_KEYS: &[&str] =
+    &["raft_term", "raftTerm", "raftIndex", "raftAppliedIndex", "dbSize", "dbSizeInUse", "totalSize", "hash", "took"];
 
 /// Table columns that legitimately differ.
 const MASK_COLUMNS: &[&str] = &["VERSION", "DB SIZE", "RAFT TERM", "RAFT INDEX", "RAFT APPLIED INDEX", "TOOK", "HASH"];
@@ -186,8 +181,10 @@ impl Side {
 
     pub fn normalize(&self, out: &Out, opts: &Opts) -> Norm {
         let mut approx = Vec::new();
-        let stdout = self.normalize_stream(&out.stdout, opts, &mut approx);
-        let stderr = if opts.stdout_only { String::new() } else { self.normalize_stream(&out.stderr, opts, &mut approx) };
+        let stdout =
+            if opts.ignore_stdout { String::new() } else { self.normalize_stream(&out.stdout, opts, &mut approx) };
+        let stderr =
+            if opts.stdout_only { String::new() } else { self.normalize_stream(&out.stderr, opts, &mut approx) };
         Norm { code: out.code, stdout, stderr, approx }
     }
 
@@ -196,11 +193,19 @@ impl Side {
         let mut header: Option<Vec<String>> = None;
         for line in s.split('\n') {
             let t = line.trim_end_matches('\r');
+            if t.starts_with("goroutine ") && t.ends_with(':') {
+                // A Go panic in etcdctl itself: the trace is addresses.
+                lines.push("goroutine …".into());
+                break;
+            }
             if t.starts_with("{\"level\":") {
                 lines.push(self.normalize_log(t));
             } else if (t.starts_with('{') || t.starts_with('[')) && serde_json::from_str::<Value>(t).is_ok() {
                 let mut v: Value = serde_json::from_str(t).unwrap_or(Value::Null);
                 self.normalize_json(&mut v, approx);
+                if opts.mask_revision {
+                    mask_key(&mut v, "revision");
+                }
                 lines.push(v.to_string());
             } else if t.starts_with('+') && t.ends_with('+') && t.chars().all(|c| c == '+' || c == '-') {
                 lines.push("+".into());
@@ -239,6 +244,7 @@ impl Side {
                 }
                 l = mask_took(&l);
                 l = approx_remaining(&l, approx);
+                l = sort_attached_keys(&l);
                 lines.push(l);
             }
         }
@@ -264,6 +270,12 @@ impl Side {
                 for (k, val) in m.iter_mut() {
                     if MASK_KEYS.contains(&k.as_str()) || (k == "version" && val.is_string()) {
                         *val = Value::String("~".into());
+                    } else if k == "keys" && val.is_array() {
+                        // A lease's keys come from a Go map: no order.
+                        self.normalize_json(val, approx);
+                        if let Value::Array(a) = val {
+                            a.sort_by_key(|x| x.to_string());
+                        }
                     } else if k == "ttl" && val.is_i64() {
                         approx.push(val.as_i64().unwrap_or_default());
                         *val = Value::String("~".into());
@@ -289,6 +301,33 @@ impl Side {
             _ => {}
         }
     }
+}
+
+fn mask_key(v: &mut Value, key: &str) {
+    match v {
+        Value::Object(m) => {
+            for (k, val) in m.iter_mut() {
+                if k == key {
+                    *val = Value::String("~".into());
+                } else {
+                    mask_key(val, key);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| mask_key(x, key)),
+        _ => {}
+    }
+}
+
+/// `attached keys([k2 k1])` → sorted: etcd lists a lease's keys from a Go map.
+fn sort_attached_keys(s: &str) -> String {
+    let pat = "attached keys([";
+    let Some(i) = s.find(pat) else { return s.to_string() };
+    let after = &s[i + pat.len()..];
+    let Some(j) = after.find("])") else { return s.to_string() };
+    let mut keys: Vec<&str> = after[..j].split(' ').collect();
+    keys.sort_unstable();
+    format!("{}{}{}", &s[..i + pat.len()], keys.join(" "), &after[j..])
 }
 
 /// `127.0.0.1:<port>` → `127.0.0.1:PORT`.
@@ -413,7 +452,10 @@ impl WatchProc {
                     last_change = Instant::now();
                 }
             }
-            if last_change.elapsed() >= quiet {
+            // Quiet only counts once something arrived (etcdctl may be slow to
+            // connect on a loaded machine), or after a while of nothing at all.
+            let settled = len > 0 || exited.is_some() || start.elapsed() > Duration::from_secs(5);
+            if settled && last_change.elapsed() >= quiet {
                 break;
             }
         }
@@ -520,7 +562,12 @@ impl Pair {
     pub fn check35(&mut self, args: &[&str]) {
         let bin = etcdctl35_bin();
         if !bin.exists() {
-            eprintln!("[{}] skipping `{}`: {} missing (run scripts/test-deps.sh)", self.name, args.join(" "), bin.display());
+            eprintln!(
+                "[{}] skipping `{}`: {} missing (run scripts/test-deps.sh)",
+                self.name,
+                args.join(" "),
+                bin.display()
+            );
             return;
         }
         let e = self.etcd.run_bin(&bin, args, None);
@@ -535,6 +582,9 @@ impl Pair {
         let nc = self.capstan.normalize(c, opts);
         let approx_ok =
             ne.approx.len() == nc.approx.len() && ne.approx.iter().zip(&nc.approx).all(|(a, b)| (a - b).abs() <= 1);
+        if std::env::var_os("E2E_SHOW").is_some() {
+            eprintln!("[{}] `etcdctl {}` → {:?}\n{}\n{}", self.name, short(what), ne.code, ne.stdout, ne.stderr);
+        }
         if ne.code == nc.code && ne.stdout == nc.stdout && ne.stderr == nc.stderr && approx_ok {
             return;
         }
@@ -585,14 +635,16 @@ impl Pair {
     /// Runs a watch on both sides: starts `etcdctl watch args`, runs `during`
     /// (with the side), waits for the output to settle and compares.
     pub fn watch(&mut self, args: &[&str], during: &dyn Fn(&Side)) {
-        let mut outs = Vec::new();
-        for side in [&self.etcd, &self.capstan] {
-            let w = side.spawn_watch(args);
-            during(side);
-            outs.push(w.finish(Duration::from_millis(1200), Duration::from_secs(10)));
-        }
-        let c = outs.pop().unwrap_or_default();
-        let e = outs.pop().unwrap_or_default();
+        let we = self.etcd.spawn_watch(args);
+        let wc = self.capstan.spawn_watch(args);
+        during(&self.etcd);
+        during(&self.capstan);
+        let (e, c) = std::thread::scope(|s| {
+            let settle = |w: WatchProc| w.finish(Duration::from_millis(1200), Duration::from_secs(10));
+            let e = s.spawn(move || settle(we));
+            let c = s.spawn(move || settle(wc));
+            (e.join().unwrap_or_default(), c.join().unwrap_or_default())
+        });
         self.compare(&format!("watch {}", args.join(" ")), &e, &c, &Opts::default());
     }
 
@@ -631,5 +683,6 @@ mod tests {
         let mut v = Vec::new();
         assert_eq!(approx_remaining("TTL(60s), remaining(59s), x", &mut v), "TTL(60s), remaining(~s), x");
         assert_eq!(v, vec![59]);
+        assert_eq!(sort_attached_keys("x, attached keys([k2 k1])"), "x, attached keys([k1 k2])");
     }
 }

@@ -33,12 +33,8 @@ fn etcd34_and_capstan_answer_a_random_sequence_identically() {
 
     let reference = Member::start(Flavor::Etcd34, &[]).expect("start etcd 3.4");
     let subject = Member::start(subject_flavor, &[]).expect("start subject");
-    let settings = Settings {
-        seed,
-        ops,
-        reference: "etcd-3.4".into(),
-        subject: format!("{subject_flavor:?}").to_lowercase(),
-    };
+    let settings =
+        Settings { seed, ops, reference: "etcd-3.4".into(), subject: format!("{subject_flavor:?}").to_lowercase() };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let result = rt.block_on(async {
         let a = reference.channel().await.expect("channel to etcd");
@@ -53,6 +49,7 @@ fn etcd34_and_capstan_answer_a_random_sequence_identically() {
                 r.ops, r.compared, r.errors, r.final_revision, r.elapsed
             );
             println!("differential: op mix {:?}", r.by_kind);
+            println!("differential: errors {:#?}", r.by_error);
             if let Some((why, n)) = &r.watch_skipped {
                 println!("differential: WATCH OPS SKIPPED ({n}): {why}");
             }

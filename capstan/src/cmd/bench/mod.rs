@@ -84,6 +84,9 @@ pub struct EtcdBench {
     /// Benchmark only one server.
     #[arg(long, value_parser = ["etcd", "capstan"])]
     only: Option<String>,
+    /// Run only workloads whose name contains one of these (comma-separated) substrings.
+    #[arg(long, value_delimiter = ',')]
+    filter: Vec<String>,
     /// Also write the report (Markdown) to this file.
     #[arg(long)]
     output: Option<PathBuf>,
@@ -98,6 +101,10 @@ impl EtcdBench {
             self.memory_keys = self.memory_keys.min(10_000);
         }
         self
+    }
+
+    fn selected(&self, workload: &str) -> bool {
+        self.filter.is_empty() || self.filter.iter().any(|f| workload.contains(f.as_str()))
     }
 
     fn limit(&self) -> Limit {
@@ -230,6 +237,9 @@ async fn bench_server(flavor: Flavor, launch: &Launch, cfg: &EtcdBench) -> anyho
                 value_size: cfg.value_size,
             };
             let name = format!("{} {}", kind.label(), shape.label());
+            if !cfg.selected(&name) {
+                continue;
+            }
             let sample = workload::run(srv.url(), &spec).await.with_context(|| format!("running {name}"))?;
             srv.check_alive()?;
             push(name, Cell::from_sample(&sample, srv.rss_kib()));
@@ -243,12 +253,18 @@ async fn bench_server(flavor: Flavor, launch: &Launch, cfg: &EtcdBench) -> anyho
         measure: cfg.duration,
     };
     let wname = format!("watch {}w put-ack→event", cfg.watch_writers);
-    match watch::run(srv.url(), &wspec).await {
-        Ok(watch::WatchOutcome::Measured(s)) => push(wname, Cell::from_sample(&s, srv.rss_kib())),
-        Ok(watch::WatchOutcome::Unavailable(why)) => push(wname, Cell::unavailable(why, srv.rss_kib())),
-        Err(e) => push(wname, Cell::unavailable(format!("watch failed: {e:#}"), srv.rss_kib())),
+    if cfg.selected(&wname) {
+        match watch::run(srv.url(), &wspec).await {
+            Ok(watch::WatchOutcome::Measured(s)) => push(wname, Cell::from_sample(&s, srv.rss_kib())),
+            Ok(watch::WatchOutcome::Unavailable(why)) => push(wname, Cell::unavailable(why, srv.rss_kib())),
+            Err(e) => push(wname, Cell::unavailable(format!("watch failed: {e:#}"), srv.rss_kib())),
+        }
     }
     drop(srv);
+    let name = format!("load {} keys×{} B {}, then RSS", cfg.memory_keys, cfg.value_size, load_shape.label());
+    if !cfg.selected(&name) {
+        return Ok(out);
+    }
 
     // Memory: a fresh server holding exactly `memory_keys` keys.
     let srv = Server::start(flavor, launch).await?;
@@ -262,7 +278,6 @@ async fn bench_server(flavor: Flavor, launch: &Launch, cfg: &EtcdBench) -> anyho
     };
     let sample = workload::run(srv.url(), &load).await.context("loading keys for the memory measurement")?;
     tokio::time::sleep(SETTLE).await;
-    let name = format!("load {} keys×{} B {}, then RSS", cfg.memory_keys, cfg.value_size, load_shape.label());
     push(name, Cell::from_sample(&sample, srv.rss_kib()));
     Ok(out)
 }
@@ -272,8 +287,9 @@ fn preamble(cfg: &EtcdBench) -> String {
     let mem_gib = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| {
-            m.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:").and_then(|r| r.split_whitespace().next()?.parse::<u64>().ok()))
+            m.lines().find_map(|l| {
+                l.strip_prefix("MemTotal:").and_then(|r| r.split_whitespace().next()?.parse::<u64>().ok())
+            })
         })
         .map_or_else(|| "?".into(), |kib| format!("{:.1}", kib as f64 / (1024.0 * 1024.0)));
     let limit = match cfg.ops {

@@ -200,13 +200,8 @@ mod tests {
     fn cell_from_sample_notes_errors() {
         let mut latency = Latency::new().unwrap();
         latency.record(Duration::from_micros(100));
-        let s = Sample {
-            ops: 10,
-            errors: 2,
-            elapsed: Duration::from_secs(1),
-            latency,
-            first_error: Some("boom".into()),
-        };
+        let s =
+            Sample { ops: 10, errors: 2, elapsed: Duration::from_secs(1), latency, first_error: Some("boom".into()) };
         let c = Cell::from_sample(&s, Some(1024));
         assert_eq!(c.ops_per_sec, Some(10.0));
         assert_eq!(c.p50, Some(Duration::from_micros(100)));

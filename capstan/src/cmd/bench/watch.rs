@@ -120,7 +120,8 @@ pub async fn run(url: &str, spec: &WatchSpec) -> anyhow::Result<WatchOutcome> {
                     break;
                 }
                 let key = format!("{prefix}{w:04}/{seq:010}").into_bytes();
-                let req = PutRequest { key: key.clone(), value: stamped_value(epoch, sent, size), ..Default::default() };
+                let req =
+                    PutRequest { key: key.clone(), value: stamped_value(epoch, sent, size), ..Default::default() };
                 match kv.put(req).await {
                     Ok(_) => {
                         acks.insert(key, Instant::now());

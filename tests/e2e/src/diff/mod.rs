@@ -198,6 +198,8 @@ pub struct Report {
     /// Answers that were gRPC errors (on both sides).
     pub errors: usize,
     pub by_kind: BTreeMap<&'static str, usize>,
+    /// Error answers by gRPC code and message.
+    pub by_error: BTreeMap<String, usize>,
     /// Set when the subject has no Watch service: why, and how many watch ops were skipped.
     pub watch_skipped: Option<(String, usize)>,
     pub final_revision: i64,
@@ -258,9 +260,20 @@ struct Runner<'a> {
 impl Runner<'_> {
     fn compare(&mut self, i: usize, what: &str, req: &dyn Debug, x: &Outcome, y: &Outcome) -> Result<(), String> {
         self.report.compared += 1;
+        for (who, o) in [(&self.settings.reference, x), (&self.settings.subject, y)] {
+            if o.is_transport_error() {
+                return Err(format!(
+                    "{who} is unreachable after op #{i} ({what}, seed {seed}): {o:?}\nrequest: {req}\n\
+                     (it probably crashed: re-run with E2E_VERBOSE=1 DIFF_SEED={seed} for its log)",
+                    seed = self.settings.seed,
+                    req = bytes_readable(&format!("{req:?}")),
+                ));
+            }
+        }
         if x.equivalent(y) {
-            if x.is_err() {
+            if let Outcome::Err { code, message } = x {
                 self.report.errors += 1;
+                *self.report.by_error.entry(format!("{code:?}: {message}")).or_default() += 1;
             }
             if self.history.len() == HISTORY {
                 self.history.pop_front();
@@ -363,12 +376,13 @@ pub async fn run(settings: &Settings, reference: Channel, subject: Channel) -> R
             }
         }
     }
-    let final_rev = r.unary(settings.ops, "final range", &Op::Range(RangeRequest {
-        key: vec![0],
-        range_end: vec![0],
-        ..Default::default()
-    }))
-    .await?;
+    let final_rev = r
+        .unary(
+            settings.ops,
+            "final range",
+            &Op::Range(RangeRequest { key: vec![0], range_end: vec![0], ..Default::default() }),
+        )
+        .await?;
     r.report.final_revision = final_rev.header_revision().unwrap_or(0);
     r.report.ops = settings.ops;
     r.report.watch_skipped = skip_watch.map(|why| (why, skipped));

@@ -23,7 +23,10 @@ pub enum Outcome {
     WatchCreated(WatchResponse),
     /// Everything a watcher delivered up to the sentinel write.
     Watch(WatchOutcome),
-    Err { code: tonic::Code, message: String },
+    Err {
+        code: tonic::Code,
+        message: String,
+    },
     Timeout,
 }
 
@@ -100,8 +103,15 @@ impl Outcome {
         }
     }
 
-    pub fn is_err(&self) -> bool {
-        matches!(self, Outcome::Err { .. } | Outcome::Timeout)
+    /// The server is gone (crashed or not listening), not answering.
+    pub fn is_transport_error(&self) -> bool {
+        match self {
+            Outcome::Err { code: tonic::Code::Unavailable | tonic::Code::Unknown, message } => {
+                message.contains("transport error") || message.contains("tcp connect error")
+            }
+            Outcome::Timeout => true,
+            _ => false,
+        }
     }
 
     /// The store revision in a successful answer's header (not for watches).
