@@ -85,6 +85,28 @@ fn restore_lessor(engine: &dyn Engine, leased: Vec<(Vec<u8>, i64)>) -> Result<Le
     Ok(lessor)
 }
 
+const META_MEMBER_ID: &[u8] = b"member_id";
+const META_CLUSTER_ID: &[u8] = b"cluster_id";
+
+/// Member and cluster IDs: derived once from the bootstrap flags, then kept in
+/// the data dir so they survive restarts with other flags, as etcd's do.
+fn identity(engine: &dyn Engine, config: &Config) -> Result<(u64, u64)> {
+    let read = |k: &[u8]| -> Result<Option<u64>> {
+        Ok(engine.get(Table::Meta, k)?.and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok()).map(u64::from_be_bytes))
+    };
+    if let (Some(m), Some(c)) = (read(META_MEMBER_ID)?, read(META_CLUSTER_ID)?) {
+        return Ok((m, c));
+    }
+    let peer = config.initial_advertise_peer_urls.join(",");
+    let member_id = hash64(&[config.name.as_bytes(), peer.as_bytes(), config.initial_cluster_token.as_bytes()]);
+    let cluster_id = hash64(&[&member_id.to_be_bytes(), config.initial_cluster_token.as_bytes()]);
+    let mut batch = crate::storage::WriteBatch::default();
+    batch.put(Table::Meta, META_MEMBER_ID.to_vec(), member_id.to_be_bytes().to_vec());
+    batch.put(Table::Meta, META_CLUSTER_ID.to_vec(), cluster_id.to_be_bytes().to_vec());
+    engine.commit(&batch)?;
+    Ok((member_id, cluster_id))
+}
+
 fn restore_alarms(engine: &dyn Engine) -> Result<Vec<AlarmMember>> {
     let mut out = Vec::new();
     engine.scan(Table::Alarm, &[], None, &mut |k, _| {
@@ -114,9 +136,7 @@ impl Node {
         let lessor = restore_lessor(engine.as_ref(), leased)?;
         let alarms = restore_alarms(engine.as_ref())?;
         let auth = AuthStore::open(engine.as_ref())?;
-        let peer = config.initial_advertise_peer_urls.join(",");
-        let member_id = hash64(&[config.name.as_bytes(), peer.as_bytes(), config.initial_cluster_token.as_bytes()]);
-        let cluster_id = hash64(&[&member_id.to_be_bytes(), config.initial_cluster_token.as_bytes()]);
+        let (member_id, cluster_id) = identity(engine.as_ref(), &config)?;
         let shared = Shared {
             store: Arc::new(store),
             lessor: Arc::new(Mutex::new(lessor)),

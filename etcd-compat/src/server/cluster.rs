@@ -52,6 +52,10 @@ impl Cluster for ClusterService {
         Err(single_member())
     }
     async fn member_list(&self, _r: Request<MemberListRequest>) -> Result<Response<MemberListResponse>, Status> {
-        Ok(Response::new(MemberListResponse { header: Some(self.node.header()), members: vec![self.self_member()] }))
+        // etcd sends MemberList headers without a revision.
+        Ok(Response::new(MemberListResponse {
+            header: Some(self.node.header_at(0)),
+            members: vec![self.self_member()],
+        }))
     }
 }

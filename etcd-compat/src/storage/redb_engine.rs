@@ -1,6 +1,7 @@
 //! redb-backed engine: one file, copy-on-write B-trees, one fsync per commit.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 use redb::{Database, Durability, ReadableDatabase, TableDefinition};
@@ -24,6 +25,9 @@ pub struct RedbEngine {
     path: PathBuf,
     // Write-locked only by defragment, which needs `&mut Database`.
     db: RwLock<Database>,
+    /// The file's length as of the last commit or defragment, for the per-write
+    /// quota check (one stat per group commit instead of one per request).
+    file_len: AtomicU64,
 }
 
 impl RedbEngine {
@@ -35,7 +39,13 @@ impl RedbEngine {
             txn.open_table(def(t)).map_err(engine_err)?;
         }
         txn.commit().map_err(engine_err)?;
-        Ok(Self { path, db: RwLock::new(db) })
+        let file_len = AtomicU64::new(std::fs::metadata(&path)?.len());
+        Ok(Self { path, db: RwLock::new(db), file_len })
+    }
+
+    fn refresh_file_len(&self) -> Result<()> {
+        self.file_len.store(std::fs::metadata(&self.path)?.len(), Ordering::Release);
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -106,7 +116,8 @@ impl Engine for RedbEngine {
                 }
             }
         }
-        txn.commit().map_err(engine_err)
+        txn.commit().map_err(engine_err)?;
+        self.refresh_file_len()
     }
 
     fn size(&self) -> Result<EngineSize> {
@@ -122,12 +133,12 @@ impl Engine for RedbEngine {
     /// The file's length only: `size()` walks every tree for `in_use` and
     /// takes the write lock, far too slow for the per-write quota check.
     fn total_size(&self) -> Result<u64> {
-        Ok(std::fs::metadata(&self.path)?.len())
+        Ok(self.file_len.load(Ordering::Acquire))
     }
 
     fn defragment(&self) -> Result<()> {
         let mut db = self.db.write();
         while db.compact().map_err(engine_err)? {}
-        Ok(())
+        self.refresh_file_len()
     }
 }

@@ -130,3 +130,135 @@ async fn compaction_rules() {
     let e = kv.compact(CompactionRequest { revision: 100, physical: false }).await.unwrap_err();
     assert_eq!(e.message(), "etcdserver: mvcc: required revision is a future revision");
 }
+
+// Regressions found by the differential test against etcd 3.4
+// (tests/e2e/tests/differential.rs).
+
+fn op(r: Request) -> RequestOp {
+    RequestOp { request: Some(r) }
+}
+
+fn put_op(k: &str, v: &str) -> RequestOp {
+    op(Request::RequestPut(put(k, v)))
+}
+
+#[tokio::test]
+async fn txn_checks_every_put_before_any_range() {
+    let c = Cluster::new(1).await;
+    let mut kv = c.kv(0).await;
+    kv.put(put("a", "1")).await.unwrap();
+    // A future-revision range first, a put of a missing lease after it: etcd
+    // runs all put checks along the path before the range checks.
+    let t = TxnRequest {
+        success: vec![
+            op(Request::RequestRange(RangeRequest { key: "a".into(), revision: 99, ..Default::default() })),
+            op(Request::RequestTxn(TxnRequest {
+                success: vec![op(Request::RequestPut(PutRequest { lease: 777, ..put("b", "2") }))],
+                ..Default::default()
+            })),
+        ],
+        ..Default::default()
+    };
+    let e = kv.txn(t).await.unwrap_err();
+    assert_eq!((e.code(), e.message()), (Code::NotFound, "etcdserver: requested lease not found"));
+}
+
+#[tokio::test]
+async fn nested_txn_gets_what_its_parent_leaves_of_max_txn_ops() {
+    let c = Cluster::new(1).await;
+    let mut kv = c.kv(0).await;
+    let range = || op(Request::RequestRange(RangeRequest { key: "a".into(), ..Default::default() }));
+    let nested = |outer: usize, inner: usize| {
+        let mut success: Vec<RequestOp> = (0..outer).map(|_| range()).collect();
+        success.push(op(Request::RequestTxn(TxnRequest {
+            success: (0..inner).map(|_| range()).collect(),
+            ..Default::default()
+        })));
+        TxnRequest { success, ..Default::default() }
+    };
+    // 100 + 1 ops outside leave 27 of 128 for the nested txn.
+    kv.txn(nested(100, 27)).await.unwrap();
+    let e = kv.txn(nested(100, 28)).await.unwrap_err();
+    assert_eq!((e.code(), e.message()), (Code::InvalidArgument, "etcdserver: too many operations in txn request"));
+}
+
+#[tokio::test]
+async fn empty_txn_op_is_key_not_found() {
+    let c = Cluster::new(1).await;
+    let mut kv = c.kv(0).await;
+    let bad_later = op(Request::RequestPut(PutRequest { ignore_value: true, ..put("k", "v") }));
+    let t = TxnRequest { failure: vec![RequestOp { request: None }, bad_later], ..Default::default() };
+    let e = kv.txn(t).await.unwrap_err();
+    assert_eq!((e.code(), e.message()), (Code::InvalidArgument, "etcdserver: key not found"));
+}
+
+#[tokio::test]
+async fn from_key_delete_does_not_clash_with_puts_in_a_txn() {
+    let c = Cluster::new(1).await;
+    let mut kv = c.kv(0).await;
+    kv.put(put("a", "0")).await.unwrap();
+    kv.put(put("b", "0")).await.unwrap();
+    // etcd's duplicate-key check reads a "\0" range end literally (an empty
+    // interval), so this passes and runs in order: delete a.., then put b.
+    let from_a =
+        || op(Request::RequestDeleteRange(DeleteRangeRequest { key: "a".into(), range_end: vec![0], prev_kv: false }));
+    let t = TxnRequest { success: vec![from_a(), put_op("b", "1")], ..Default::default() };
+    let r = kv.txn(t).await.unwrap().into_inner();
+    assert_eq!(r.header.unwrap().revision, 4);
+    let got = kv.range(RangeRequest { key: vec![0], range_end: vec![0], ..Default::default() }).await.unwrap();
+    let got = got.into_inner();
+    assert_eq!(got.kvs.len(), 1);
+    assert_eq!((got.kvs[0].key.as_slice(), got.kvs[0].value.as_slice(), got.kvs[0].version), (&b"b"[..], &b"1"[..], 1));
+    // A real range still clashes.
+    let span =
+        op(Request::RequestDeleteRange(DeleteRangeRequest { key: "a".into(), range_end: "c".into(), prev_kv: false }));
+    let e = kv.txn(TxnRequest { success: vec![span, put_op("b", "2")], ..Default::default() }).await.unwrap_err();
+    assert_eq!(e.message(), "etcdserver: duplicate key given in txn request");
+    // ignore_value after the key was deleted earlier in the same txn: etcd 3.4
+    // panics mid-apply; this refuses the whole txn and writes nothing.
+    let keep = op(Request::RequestPut(PutRequest { ignore_value: true, ..put("b", "") }));
+    let t = TxnRequest { success: vec![put_op("0", "x"), from_a(), keep], ..Default::default() };
+    let e = kv.txn(t).await.unwrap_err();
+    assert_eq!((e.code(), e.message()), (Code::InvalidArgument, "etcdserver: key not found"));
+    let after = kv.range(RangeRequest { key: vec![0], range_end: vec![0], ..Default::default() }).await.unwrap();
+    let after = after.into_inner();
+    assert_eq!((after.header.unwrap().revision, after.count), (4, 1));
+}
+
+#[tokio::test]
+async fn compare_uses_only_the_union_member_of_its_target() {
+    let c = Cluster::new(1).await;
+    let mut kv = c.kv(0).await;
+    kv.put(put("x", "1")).await.unwrap();
+    // Target CREATE with a mod_revision union: etcd compares create_revision with 0.
+    let cmp = |target: CompareTarget, union: TargetUnion| Compare {
+        key: "x".into(),
+        target: target as i32,
+        result: CompareResult::Equal as i32,
+        target_union: Some(union),
+        ..Default::default()
+    };
+    let succeeded = |c: Compare| TxnRequest { compare: vec![c], ..Default::default() };
+    let r = kv.txn(succeeded(cmp(CompareTarget::Create, TargetUnion::ModRevision(2)))).await.unwrap();
+    assert!(!r.into_inner().succeeded, "create_revision 2 is not 0");
+    let r = kv.txn(succeeded(cmp(CompareTarget::Create, TargetUnion::CreateRevision(2)))).await.unwrap();
+    assert!(r.into_inner().succeeded);
+    let r = kv.txn(succeeded(cmp(CompareTarget::Lease, TargetUnion::Version(1)))).await.unwrap();
+    assert!(r.into_inner().succeeded, "lease 0 equals the zero a mismatched union stands for");
+    let mut none = cmp(CompareTarget::Version, TargetUnion::Version(1));
+    none.target_union = None;
+    none.result = CompareResult::Greater as i32;
+    assert!(kv.txn(succeeded(none)).await.unwrap().into_inner().succeeded, "version 1 > 0");
+}
+
+#[tokio::test]
+async fn put_reports_a_missing_lease_before_a_missing_key() {
+    let c = Cluster::new(1).await;
+    let mut kv = c.kv(0).await;
+    let p = PutRequest { key: "nokey".into(), lease: 4242, ignore_value: true, ..Default::default() };
+    let e = kv.put(p.clone()).await.unwrap_err();
+    assert_eq!((e.code(), e.message()), (Code::NotFound, "etcdserver: requested lease not found"));
+    // Inside a txn etcd checks the key first.
+    let e = kv.txn(TxnRequest { success: vec![op(Request::RequestPut(p))], ..Default::default() }).await.unwrap_err();
+    assert_eq!((e.code(), e.message()), (Code::InvalidArgument, "etcdserver: key not found"));
+}

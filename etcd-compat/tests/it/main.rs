@@ -5,5 +5,4 @@ mod auth;
 mod cluster;
 mod kv;
 mod maintenance;
-mod probe;
 mod watch;

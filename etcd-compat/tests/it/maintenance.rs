@@ -265,6 +265,53 @@ async fn snapshot_save_then_restore_round_trip() {
 }
 
 #[tokio::test]
+async fn snapshot_under_writes_and_compactions_is_one_revision() {
+    let src = Cluster::with(1, redb).await;
+    let mut kv = src.kv(0).await;
+    let writes = 600i64;
+    let writer = tokio::spawn(async move {
+        for i in 0..writes {
+            // Put i lands at revision i + 2.
+            kv.put(put(&format!("w{:02}", i % 40), i.to_string())).await.unwrap();
+            if i % 50 == 49 {
+                let _ = kv.compact(CompactionRequest { revision: i - 5, physical: true }).await;
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("snap.db");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    save_snapshot(&mut src.maintenance(0).await, &file).await;
+    writer.await.unwrap();
+
+    let file2 = file.clone();
+    let dst = Cluster::with(1, move |c| c.restore_snapshot = Some(file2.clone())).await;
+    let got = dst
+        .kv(0)
+        .await
+        .range(RangeRequest { key: "w".into(), range_end: "x".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    let rev = got.header.unwrap().revision;
+    assert!(rev > 2 && rev < writes + 1, "snapshot at {rev} was not taken mid-stream");
+    // Exactly the state at `rev`: every key holds the last value written by then.
+    let last = rev - 2;
+    let expect: Vec<(String, String)> = (0..40i64.min(last + 1))
+        .map(|j| {
+            let i = (0..=last).rev().find(|i| i % 40 == j).unwrap();
+            (format!("w{j:02}"), i.to_string())
+        })
+        .collect();
+    let have: Vec<(String, String)> = got
+        .kvs
+        .iter()
+        .map(|kv| (String::from_utf8(kv.key.clone()).unwrap(), String::from_utf8(kv.value.clone()).unwrap()))
+        .collect();
+    assert_eq!(have, expect);
+}
+
+#[tokio::test]
 async fn restore_refuses_a_non_empty_data_dir_and_a_bad_checksum() {
     let src = Cluster::new(1).await;
     src.kv(0).await.put(put("a", "1")).await.unwrap();

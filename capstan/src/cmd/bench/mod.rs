@@ -72,6 +72,12 @@ pub struct EtcdBench {
     /// Connections for the loads.
     #[arg(long, default_value_t = 50)]
     load_conns: usize,
+    /// Before each workload, wait up to this long for other processes to go quiet.
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    quiet_wait: Duration,
+    /// "Quiet" means other processes keep fewer than this many cores busy.
+    #[arg(long, default_value_t = 0.2)]
+    quiet_below: f64,
     /// Concurrent writers in the watch latency workload.
     #[arg(long, default_value_t = 10)]
     watch_writers: usize,
@@ -99,6 +105,7 @@ impl EtcdBench {
             self.warmup = Duration::from_millis(200);
             self.key_space = self.key_space.min(1000);
             self.memory_keys = self.memory_keys.min(10_000);
+            self.quiet_wait = Duration::ZERO;
         }
         self
     }
@@ -196,14 +203,28 @@ fn merge_rows(results: &[(Flavor, Vec<(String, Cell)>)]) -> Vec<Row> {
 
 fn log_cell(flavor: Flavor, name: &str, c: &Cell) {
     eprintln!(
-        "{:>7} | {name:<36} | {:>8} ops/s | p50 {:>9} | p99 {:>9} | RSS {:>10}{}",
+        "{:>7} | {name:<36} | {:>8} ops/s | p50 {:>9} | p99 {:>9} | CPU/op {:>8} | RSS {:>10} | bg {:.2}{}",
         flavor.name(),
         report::fmt_ops(c.ops_per_sec),
         report::fmt_dur(c.p50),
         report::fmt_dur(c.p99),
+        report::fmt_dur(c.cpu_per_op),
         report::fmt_rss(c.rss_kib),
+        c.background_cores.unwrap_or(f64::NAN),
         c.note.as_deref().map(|n| format!(" | {n}")).unwrap_or_default(),
     );
+}
+
+/// Waits for the machine to go quiet before a measurement (see `--quiet-wait`).
+async fn settle(srv: &Server, cfg: &EtcdBench) {
+    if cfg.quiet_wait.is_zero() {
+        return;
+    }
+    if let Some(bg) = stats::wait_quiet(srv.pid(), cfg.quiet_wait, cfg.quiet_below).await {
+        if bg >= cfg.quiet_below {
+            eprintln!("note: still {bg:.2} cores busy elsewhere after waiting {:?}", cfg.quiet_wait);
+        }
+    }
 }
 
 async fn bench_server(flavor: Flavor, launch: &Launch, cfg: &EtcdBench) -> anyhow::Result<Vec<(String, Cell)>> {
@@ -225,7 +246,7 @@ async fn bench_server(flavor: Flavor, launch: &Launch, cfg: &EtcdBench) -> anyho
         key_space: cfg.key_space,
         value_size: cfg.value_size,
     };
-    workload::run(srv.url(), &preload).await.context("preloading the key space")?;
+    workload::run(srv.url(), srv.pid(), &preload).await.context("preloading the key space")?;
     for kind in KV_KINDS {
         for shape in SHAPES {
             let spec = Spec {
@@ -240,7 +261,8 @@ async fn bench_server(flavor: Flavor, launch: &Launch, cfg: &EtcdBench) -> anyho
             if !cfg.selected(&name) {
                 continue;
             }
-            let sample = workload::run(srv.url(), &spec).await.with_context(|| format!("running {name}"))?;
+            settle(&srv, cfg).await;
+            let sample = workload::run(srv.url(), srv.pid(), &spec).await.with_context(|| format!("running {name}"))?;
             srv.check_alive()?;
             push(name, Cell::from_sample(&sample, srv.rss_kib()));
         }
@@ -254,7 +276,8 @@ async fn bench_server(flavor: Flavor, launch: &Launch, cfg: &EtcdBench) -> anyho
     };
     let wname = format!("watch {}w put-ack→event", cfg.watch_writers);
     if cfg.selected(&wname) {
-        match watch::run(srv.url(), &wspec).await {
+        settle(&srv, cfg).await;
+        match watch::run(srv.url(), srv.pid(), &wspec).await {
             Ok(watch::WatchOutcome::Measured(s)) => push(wname, Cell::from_sample(&s, srv.rss_kib())),
             Ok(watch::WatchOutcome::Unavailable(why)) => push(wname, Cell::unavailable(why, srv.rss_kib())),
             Err(e) => push(wname, Cell::unavailable(format!("watch failed: {e:#}"), srv.rss_kib())),
@@ -276,7 +299,8 @@ async fn bench_server(flavor: Flavor, launch: &Launch, cfg: &EtcdBench) -> anyho
         key_space: cfg.memory_keys,
         value_size: cfg.value_size,
     };
-    let sample = workload::run(srv.url(), &load).await.context("loading keys for the memory measurement")?;
+    settle(&srv, cfg).await;
+    let sample = workload::run(srv.url(), srv.pid(), &load).await.context("loading keys for the memory measurement")?;
     tokio::time::sleep(SETTLE).await;
     push(name, Cell::from_sample(&sample, srv.rss_kib()));
     Ok(out)
@@ -346,6 +370,7 @@ mod tests {
         let b = T::parse_from(["t", "--quick"]).b.effective();
         assert_eq!(b.duration, Duration::from_secs(1));
         assert_eq!(b.memory_keys, 10_000);
+        assert_eq!(b.quiet_wait, Duration::ZERO);
         assert_eq!(b.limit(), Limit::Time { warmup: Duration::from_millis(200), measure: Duration::from_secs(1) });
         let b = T::parse_from(["t", "--ops", "100"]).b.effective();
         assert_eq!(b.limit(), Limit::Ops(100));

@@ -13,6 +13,10 @@ pub struct Cell {
     pub ops_per_sec: Option<f64>,
     pub p50: Option<Duration>,
     pub p99: Option<Duration>,
+    /// Server CPU time per successful operation.
+    pub cpu_per_op: Option<Duration>,
+    /// Cores kept busy by other processes during the run (noise).
+    pub background_cores: Option<f64>,
     /// Server RSS (KiB) right after the workload.
     pub rss_kib: Option<u64>,
     /// Why the workload could not run (e.g. watch unimplemented), or errors seen.
@@ -25,10 +29,13 @@ impl Cell {
             let first = s.first_error.as_deref().unwrap_or("unknown error");
             format!("{} errors (first: {first})", s.errors)
         });
+        let cpu_per_op = s.cpu.filter(|_| s.ops > 0).map(|c| c.server / u32::try_from(s.ops).unwrap_or(u32::MAX));
         Cell {
             ops_per_sec: Some(s.ops_per_sec()),
             p50: s.latency.quantile(0.50),
             p99: s.latency.quantile(0.99),
+            cpu_per_op,
+            background_cores: s.cpu.map(|c| c.background_cores),
             rss_kib,
             note,
         }
@@ -89,26 +96,32 @@ fn kib(k: Option<u64>) -> Option<f64> {
     k.map(|k| k as f64)
 }
 
-const HEADER: [&str; 13] = [
+/// Background load (cores) above which a cell gets a "noisy" note.
+const NOISY_CORES: f64 = 0.25;
+
+const HEADER: [&str; 16] = [
     "workload",
     "etcd ops/s",
     "etcd p50",
     "etcd p99",
+    "etcd CPU/op",
     "etcd RSS",
     "capstan ops/s",
     "capstan p50",
     "capstan p99",
+    "capstan CPU/op",
     "capstan RSS",
     "ops/s ×",
     "p50 ×",
     "p99 ×",
+    "CPU/op ×",
     "RSS ×",
 ];
 
-fn cells(c: Option<&Cell>) -> [String; 4] {
+fn cells(c: Option<&Cell>) -> [String; 5] {
     match c {
-        Some(c) => [fmt_ops(c.ops_per_sec), fmt_dur(c.p50), fmt_dur(c.p99), fmt_rss(c.rss_kib)],
-        None => ["-".into(), "-".into(), "-".into(), "-".into()],
+        Some(c) => [fmt_ops(c.ops_per_sec), fmt_dur(c.p50), fmt_dur(c.p99), fmt_dur(c.cpu_per_op), fmt_rss(c.rss_kib)],
+        None => ["-".into(), "-".into(), "-".into(), "-".into(), "-".into()],
     }
 }
 
@@ -124,11 +137,15 @@ pub fn render(rows: &[Row]) -> String {
         line.push(fmt_ratio(c.and_then(|c| c.ops_per_sec), e.and_then(|e| e.ops_per_sec)));
         line.push(fmt_ratio(secs(c.and_then(|c| c.p50)), secs(e.and_then(|e| e.p50))));
         line.push(fmt_ratio(secs(c.and_then(|c| c.p99)), secs(e.and_then(|e| e.p99))));
+        line.push(fmt_ratio(secs(c.and_then(|c| c.cpu_per_op)), secs(e.and_then(|e| e.cpu_per_op))));
         line.push(fmt_ratio(kib(c.and_then(|c| c.rss_kib)), kib(e.and_then(|e| e.rss_kib))));
         table.push(line);
         for (server, cell) in [("etcd", e), ("capstan", c)] {
             if let Some(note) = cell.and_then(|c| c.note.as_ref()) {
                 notes.push(format!("- {} / {server}: {note}", r.workload));
+            }
+            if let Some(bg) = cell.and_then(|c| c.background_cores).filter(|bg| *bg > NOISY_CORES) {
+                notes.push(format!("- {} / {server}: noisy, other processes kept {bg:.2} cores busy", r.workload));
             }
         }
     }
@@ -172,7 +189,7 @@ pub fn render(rows: &[Row]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cmd::bench::stats::Latency;
+    use crate::cmd::bench::stats::{CpuUse, Latency};
 
     #[test]
     fn formats() {
@@ -200,10 +217,18 @@ mod tests {
     fn cell_from_sample_notes_errors() {
         let mut latency = Latency::new().unwrap();
         latency.record(Duration::from_micros(100));
-        let s =
-            Sample { ops: 10, errors: 2, elapsed: Duration::from_secs(1), latency, first_error: Some("boom".into()) };
+        let s = Sample {
+            ops: 10,
+            errors: 2,
+            elapsed: Duration::from_secs(1),
+            latency,
+            first_error: Some("boom".into()),
+            cpu: Some(CpuUse { server: Duration::from_millis(5), background_cores: 0.5 }),
+        };
         let c = Cell::from_sample(&s, Some(1024));
         assert_eq!(c.ops_per_sec, Some(10.0));
+        assert_eq!(c.cpu_per_op, Some(Duration::from_micros(500)));
+        assert_eq!(c.background_cores, Some(0.5));
         assert_eq!(c.p50, Some(Duration::from_micros(100)));
         assert_eq!(c.note.as_deref(), Some("2 errors (first: boom)"));
     }
@@ -214,6 +239,8 @@ mod tests {
             ops_per_sec: Some(1000.0),
             p50: Some(Duration::from_micros(500)),
             p99: Some(Duration::from_millis(2)),
+            cpu_per_op: Some(Duration::from_micros(100)),
+            background_cores: Some(0.0),
             rss_kib: Some(4096),
             note: None,
         };
@@ -221,6 +248,8 @@ mod tests {
             ops_per_sec: Some(1500.0),
             p50: Some(Duration::from_micros(250)),
             p99: Some(Duration::from_millis(1)),
+            cpu_per_op: Some(Duration::from_micros(80)),
+            background_cores: Some(0.6),
             rss_kib: Some(1024),
             note: None,
         };
@@ -239,29 +268,34 @@ mod tests {
         assert!(lines[1].ends_with(": |"));
         let put: Vec<&str> = lines[2].split('|').map(str::trim).collect();
         assert_eq!(
-            put[1..14],
+            put[1..17],
             [
                 "put 100c/10conn",
                 "1000",
                 "500 µs",
                 "2.00 ms",
+                "100 µs",
                 "4.0 MiB",
                 "1500",
                 "250 µs",
                 "1.00 ms",
+                "80 µs",
                 "1.0 MiB",
                 "1.50×",
                 "0.50×",
                 "0.50×",
+                "0.80×",
                 "0.25×"
             ]
         );
         let watch: Vec<&str> = lines[3].split('|').map(str::trim).collect();
         assert_eq!(watch[2], "-");
-        assert_eq!(watch[6], "n/a");
-        assert_eq!(watch[13], "n/a");
+        assert_eq!(watch[7], "n/a");
+        assert_eq!(watch[16], "n/a");
         // Every row has the same width.
         assert!(lines[..4].iter().all(|l| l.chars().count() == lines[0].chars().count()));
         assert!(out.contains("- watch / capstan: watch unimplemented"));
+        assert!(out.contains("- put 100c/10conn / capstan: noisy, other processes kept 0.60 cores busy"));
+        assert!(!out.contains("put 100c/10conn / etcd: noisy"));
     }
 }

@@ -16,7 +16,7 @@ use etcd_compat::proto::etcdserverpb::{PutRequest, WatchCreateRequest, WatchRequ
 use futures::StreamExt;
 use tonic::Code;
 
-use super::stats::{Latency, Sample};
+use super::stats::{self, Latency, Sample};
 use super::workload::connect;
 
 /// How long the watcher waits for stragglers after the writers stop.
@@ -74,7 +74,7 @@ fn stamped_value(epoch: Instant, sent: Instant, size: usize) -> Vec<u8> {
     v
 }
 
-pub async fn run(url: &str, spec: &WatchSpec) -> anyhow::Result<WatchOutcome> {
+pub async fn run(url: &str, server_pid: u32, spec: &WatchSpec) -> anyhow::Result<WatchOutcome> {
     let watch_ch = connect(url, 1).await?.remove(0);
     let mut watcher = WatchClient::new(watch_ch);
     let create = WatchRequest {
@@ -103,6 +103,8 @@ pub async fn run(url: &str, spec: &WatchSpec) -> anyhow::Result<WatchOutcome> {
     let epoch = Instant::now();
     let measure_from = epoch + spec.warmup;
     let stop_at = measure_from + spec.measure;
+    let cpu_from = tokio::spawn(stats::snapshot_at(server_pid, measure_from));
+    let cpu_to = tokio::spawn(stats::snapshot_at(server_pid, stop_at));
     let acks = Arc::new(AckLog::default());
     let acked = Arc::new(AtomicU64::new(0));
     let writers_done = Arc::new(AtomicBool::new(false));
@@ -196,6 +198,7 @@ pub async fn run(url: &str, spec: &WatchSpec) -> anyhow::Result<WatchOutcome> {
         elapsed: spec.measure,
         latency,
         first_error,
+        cpu: stats::cpu_between(cpu_from.await?, cpu_to.await?),
     }))
 }
 

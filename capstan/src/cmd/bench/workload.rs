@@ -16,7 +16,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tonic::transport::{Channel, Endpoint};
 
-use super::stats::{Latency, Sample};
+use super::stats::{self, Latency, Sample};
 
 /// Concurrent clients and the connections they share (round-robin).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -223,8 +223,9 @@ async fn client_loop(mut client: Client, spec: Arc<Spec>, ctl: Arc<Control>) -> 
     Ok(out)
 }
 
-/// Runs `spec` against `url` and returns what was measured.
-pub async fn run(url: &str, spec: &Spec) -> anyhow::Result<Sample> {
+/// Runs `spec` against `url` (served by process `server_pid`) and returns
+/// what was measured.
+pub async fn run(url: &str, server_pid: u32, spec: &Spec) -> anyhow::Result<Sample> {
     let channels = connect(url, spec.shape.conns).await?;
     let spec = Arc::new(spec.clone());
     let start = Instant::now();
@@ -233,6 +234,8 @@ pub async fn run(url: &str, spec: &Spec) -> anyhow::Result<Sample> {
         Limit::Ops(_) => (start, None),
     };
     let ctl = Arc::new(Control { next_op: AtomicU64::new(0), measure_from, stop_at });
+    let cpu_from = tokio::spawn(stats::snapshot_at(server_pid, measure_from));
+    let cpu_to = stop_at.map(|stop| tokio::spawn(stats::snapshot_at(server_pid, stop)));
     let mut tasks = Vec::with_capacity(spec.shape.clients);
     for id in 0..spec.shape.clients {
         let client = Client {
@@ -258,7 +261,12 @@ pub async fn run(url: &str, spec: &Spec) -> anyhow::Result<Sample> {
         Limit::Time { measure, .. } => measure,
         Limit::Ops(_) => last_done - measure_from,
     };
-    Ok(Sample { ops, errors, elapsed, latency, first_error })
+    let cpu_to = match cpu_to {
+        Some(t) => t.await?,
+        None => (stats::cpu_snapshot(server_pid), Instant::now()),
+    };
+    let cpu = stats::cpu_between(cpu_from.await?, cpu_to);
+    Ok(Sample { ops, errors, elapsed, latency, first_error, cpu })
 }
 
 #[cfg(test)]

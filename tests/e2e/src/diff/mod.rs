@@ -200,6 +200,9 @@ pub struct Report {
     pub by_kind: BTreeMap<&'static str, usize>,
     /// Error answers by gRPC code and message.
     pub by_error: BTreeMap<String, usize>,
+    /// Watch events compared, and watches both servers cancelled (compacted start).
+    pub watch_events: usize,
+    pub watch_cancels: usize,
     /// Set when the subject has no Watch service: why, and how many watch ops were skipped.
     pub watch_skipped: Option<(String, usize)>,
     pub final_revision: i64,
@@ -326,6 +329,8 @@ impl Runner<'_> {
         // Compacted start: etcd cancels with compact_revision instead of events.
         let expect_cancel = w.create.start_revision < self.gen.compact_rev();
         let (wa, wb) = tokio::join!(sa.collect(until, expect_cancel), sb.collect(until, expect_cancel));
+        self.report.watch_events += wa.events.len();
+        self.report.watch_cancels += usize::from(wa.canceled.is_some());
         self.compare(i, "watch events", &w.create, &Outcome::Watch(wa).normalize(), &Outcome::Watch(wb).normalize())
     }
 }
