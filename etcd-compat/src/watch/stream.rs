@@ -126,11 +126,19 @@ fn with_jitter(d: Duration) -> Duration {
 }
 
 /// etcd's cancel reason for a refused watch permission.
+/// etcd puts the whole gRPC error string (`rpc error: code = ... desc = ...`)
+/// into the cancel reason.
 fn auth_cancel_reason(e: &Error) -> String {
-    match e {
-        Error::InvalidAuthToken | Error::UserEmpty => e.to_string(),
-        _ => Error::PermissionDenied.to_string(),
-    }
+    let e = match e {
+        Error::InvalidAuthToken | Error::UserEmpty => e.clone(),
+        _ => Error::PermissionDenied,
+    };
+    let code = match e.code() {
+        tonic::Code::Unauthenticated => "Unauthenticated",
+        tonic::Code::InvalidArgument => "InvalidArgument",
+        _ => "PermissionDenied",
+    };
+    format!("rpc error: code = {code} desc = {e}")
 }
 
 impl StreamTask {

@@ -235,3 +235,22 @@ async fn apply_rechecks_the_proposer() {
     // Internal commands (no user) pass.
     node.propose(Command { op: Some(Op::Put(put("k", "1"))), user: String::new() }).await.unwrap();
 }
+
+#[tokio::test]
+async fn denied_watch_is_cancelled_with_grpc_error_text() {
+    use etcd_compat::proto::etcdserverpb::watch_client::WatchClient;
+    use etcd_compat::proto::etcdserverpb::watch_request::RequestUnion;
+    let c = Cluster::new(1).await;
+    let mut a = c.auth(0).await;
+    let root = enable(&mut a).await;
+    let tok = alice(&mut a, &root).await;
+    let mut w = WatchClient::new(c.channel(0).await);
+    let create = WatchRequest {
+        request_union: Some(RequestUnion::CreateRequest(WatchCreateRequest { key: "zz".into(), ..Default::default() })),
+    };
+    let mut stream = w.watch(with(futures::stream::iter(vec![create]), &tok)).await.unwrap().into_inner();
+    let resp = stream.message().await.unwrap().unwrap();
+    assert!(resp.created && resp.canceled);
+    // etcd sends the full gRPC error string as the reason.
+    assert_eq!(resp.cancel_reason, "rpc error: code = PermissionDenied desc = etcdserver: permission denied");
+}
