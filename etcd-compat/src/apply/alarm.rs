@@ -9,12 +9,10 @@ use crate::proto::etcdserverpb::request_op::Request;
 use crate::proto::etcdserverpb::{AlarmRequest, AlarmResponse, AlarmType, TxnRequest};
 use crate::storage::Table;
 
-fn txn_has_put(t: &TxnRequest) -> bool {
-    t.success.iter().chain(t.failure.iter()).any(|op| match &op.request {
-        Some(Request::RequestPut(_)) => true,
-        Some(Request::RequestTxn(inner)) => txn_has_put(inner),
-        _ => false,
-    })
+/// etcd's quota cost of a txn counts only its top-level puts (nested txns
+/// and deletes cost nothing), so only those are capped.
+pub fn txn_has_put(t: &TxnRequest) -> bool {
+    t.success.iter().chain(t.failure.iter()).any(|op| matches!(op.request, Some(Request::RequestPut(_))))
 }
 
 /// With NOSPACE raised, etcd refuses anything that can grow the db.
@@ -55,4 +53,33 @@ pub(super) fn apply(a: &mut Applier, r: &AlarmRequest) -> Result<AlarmResponse> 
         },
     };
     Ok(AlarmResponse { header: header(a.writer.rev()), alarms: changed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::etcdserverpb::{DeleteRangeRequest, PutRequest, RequestOp};
+
+    fn op(r: Request) -> RequestOp {
+        RequestOp { request: Some(r) }
+    }
+
+    #[test]
+    fn only_top_level_puts_are_capped() {
+        let nested = TxnRequest { success: vec![op(Request::RequestPut(PutRequest::default()))], ..Default::default() };
+        let t = TxnRequest {
+            success: vec![
+                op(Request::RequestTxn(nested)),
+                op(Request::RequestDeleteRange(DeleteRangeRequest::default())),
+            ],
+            ..Default::default()
+        };
+        assert!(!txn_has_put(&t));
+        let alarms = AlarmSet::default();
+        alarms.activate(1, AlarmType::Nospace);
+        assert!(check_capped(&alarms, &Op::Txn(t)).is_ok());
+        let t = TxnRequest { failure: vec![op(Request::RequestPut(PutRequest::default()))], ..Default::default() };
+        assert_eq!(check_capped(&alarms, &Op::Txn(t)), Err(Error::NoSpace));
+        assert_eq!(check_capped(&alarms, &Op::Put(PutRequest::default())), Err(Error::NoSpace));
+    }
 }

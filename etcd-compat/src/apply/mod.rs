@@ -3,7 +3,7 @@
 //! Changes are buffered until [`Applier::flush`] makes them durable in one
 //! engine commit (group commit), so a Raft log can sit in front unchanged.
 
-mod alarm;
+pub(crate) mod alarm;
 mod auth;
 mod compact;
 mod delete_range;
@@ -26,7 +26,8 @@ use crate::proto::capstanpb::Command;
 use crate::proto::etcdserverpb as pb;
 use crate::proto::mvccpb::Event;
 
-pub use txn::{check_intervals, check_txn_request, is_read_only};
+pub use alarm::txn_has_put;
+pub use txn::{check_intervals, check_txn_request};
 
 /// The response to an applied [`Command`].
 #[derive(Debug, Clone, PartialEq)]

@@ -102,14 +102,6 @@ fn check_ranges(txn: &TxnWrite<'_>, r: &TxnRequest, path: &[bool], pos: &mut usi
     Ok(())
 }
 
-pub fn is_read_only(r: &TxnRequest) -> bool {
-    r.success.iter().chain(r.failure.iter()).all(|op| match &op.request {
-        Some(Request::RequestRange(_)) | None => true,
-        Some(Request::RequestTxn(t)) => is_read_only(t),
-        _ => false,
-    })
-}
-
 fn exec(
     txn: &mut TxnWrite<'_>,
     lessor: &mut Lessor,

@@ -139,7 +139,7 @@ impl Kv for KvService {
             Access::of_txn(req, &mut access);
             self.node.authorize(request.metadata(), &access)?
         };
-        if !crate::apply::is_read_only(request.get_ref()) {
+        if crate::apply::txn_has_put(request.get_ref()) {
             self.check_quota().await?;
         }
         match self.propose(Op::Txn(request.into_inner()), user).await? {

@@ -203,12 +203,13 @@ fn merge_rows(results: &[(Flavor, Vec<(String, Cell)>)]) -> Vec<Row> {
 
 fn log_cell(flavor: Flavor, name: &str, c: &Cell) {
     eprintln!(
-        "{:>7} | {name:<36} | {:>8} ops/s | p50 {:>9} | p99 {:>9} | CPU/op {:>8} | RSS {:>10} | bg {:.2}{}",
+        "{:>7} | {name:<36} | {:>8} ops/s | p50 {:>9} | p99 {:>9} | CPU/op {:>8} (client {:>8}) | RSS {:>10} | bg {:.2}{}",
         flavor.name(),
         report::fmt_ops(c.ops_per_sec),
         report::fmt_dur(c.p50),
         report::fmt_dur(c.p99),
         report::fmt_dur(c.cpu_per_op),
+        report::fmt_dur(c.client_cpu_per_op),
         report::fmt_rss(c.rss_kib),
         c.background_cores.unwrap_or(f64::NAN),
         c.note.as_deref().map(|n| format!(" | {n}")).unwrap_or_default(),

@@ -15,6 +15,8 @@ pub struct Cell {
     pub p99: Option<Duration>,
     /// Server CPU time per successful operation.
     pub cpu_per_op: Option<Duration>,
+    /// Load generator (client) CPU time per successful operation.
+    pub client_cpu_per_op: Option<Duration>,
     /// Cores kept busy by other processes during the run (noise).
     pub background_cores: Option<f64>,
     /// Server RSS (KiB) right after the workload.
@@ -29,12 +31,14 @@ impl Cell {
             let first = s.first_error.as_deref().unwrap_or("unknown error");
             format!("{} errors (first: {first})", s.errors)
         });
-        let cpu_per_op = s.cpu.filter(|_| s.ops > 0).map(|c| c.server / u32::try_from(s.ops).unwrap_or(u32::MAX));
+        let per_op = |d: Duration| d / u32::try_from(s.ops).unwrap_or(u32::MAX);
+        let cpu = s.cpu.filter(|_| s.ops > 0);
         Cell {
             ops_per_sec: Some(s.ops_per_sec()),
             p50: s.latency.quantile(0.50),
             p99: s.latency.quantile(0.99),
-            cpu_per_op,
+            cpu_per_op: cpu.map(|c| per_op(c.server)),
+            client_cpu_per_op: cpu.map(|c| per_op(c.bench)),
             background_cores: s.cpu.map(|c| c.background_cores),
             rss_kib,
             note,
@@ -223,11 +227,16 @@ mod tests {
             elapsed: Duration::from_secs(1),
             latency,
             first_error: Some("boom".into()),
-            cpu: Some(CpuUse { server: Duration::from_millis(5), background_cores: 0.5 }),
+            cpu: Some(CpuUse {
+                server: Duration::from_millis(5),
+                bench: Duration::from_millis(2),
+                background_cores: 0.5,
+            }),
         };
         let c = Cell::from_sample(&s, Some(1024));
         assert_eq!(c.ops_per_sec, Some(10.0));
         assert_eq!(c.cpu_per_op, Some(Duration::from_micros(500)));
+        assert_eq!(c.client_cpu_per_op, Some(Duration::from_micros(200)));
         assert_eq!(c.background_cores, Some(0.5));
         assert_eq!(c.p50, Some(Duration::from_micros(100)));
         assert_eq!(c.note.as_deref(), Some("2 errors (first: boom)"));
@@ -240,6 +249,7 @@ mod tests {
             p50: Some(Duration::from_micros(500)),
             p99: Some(Duration::from_millis(2)),
             cpu_per_op: Some(Duration::from_micros(100)),
+            client_cpu_per_op: None,
             background_cores: Some(0.0),
             rss_kib: Some(4096),
             note: None,
@@ -249,6 +259,7 @@ mod tests {
             p50: Some(Duration::from_micros(250)),
             p99: Some(Duration::from_millis(1)),
             cpu_per_op: Some(Duration::from_micros(80)),
+            client_cpu_per_op: None,
             background_cores: Some(0.6),
             rss_kib: Some(1024),
             note: None,

@@ -87,6 +87,8 @@ pub struct CpuTimes {
 pub struct CpuUse {
     /// CPU time the server used.
     pub server: Duration,
+    /// CPU time this process (the load generator) used.
+    pub bench: Duration,
     /// Average number of cores kept busy by anything other than the bench and the
     /// server (other processes, the hypervisor): the run's noise.
     pub background_cores: f64,
@@ -140,7 +142,8 @@ pub fn cpu_use(a: &CpuTimes, b: &CpuTimes, cores: usize, wall: Duration) -> Opti
     // Ticks per second of one CPU, measured rather than assumed (USER_HZ).
     let tick = wall.as_secs_f64() * cores as f64 / total as f64;
     let server = Duration::from_secs_f64(b.server.saturating_sub(a.server) as f64 * tick);
-    Some(CpuUse { server, background_cores })
+    let bench = Duration::from_secs_f64(b.bench.saturating_sub(a.bench) as f64 * tick);
+    Some(CpuUse { server, bench, background_cores })
 }
 
 /// Number of CPUs this process may run on.
@@ -271,6 +274,7 @@ mod tests {
         let b = CpuTimes { machine_busy: 1150, machine_total: 5200, bench: 50, server: 80 };
         let u = cpu_use(&a, &b, 2, Duration::from_secs(1)).unwrap();
         assert_eq!(u.server, Duration::from_millis(600));
+        assert_eq!(u.bench, Duration::from_millis(400));
         assert!((u.background_cores - 0.5).abs() < 1e-9);
         assert_eq!(cpu_use(&a, &a, 2, Duration::from_secs(1)), None);
     }
