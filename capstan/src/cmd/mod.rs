@@ -17,7 +17,7 @@ enum Command {
     /// Run an etcd v3 API-compatible member (takes etcd's own flags).
     Etcd(Box<etcd::EtcdArgs>),
     /// Benchmarks (`capstan bench etcd`: capstan vs. etcd, side by side).
-    Bench(bench::BenchArgs),
+    Bench(Box<bench::BenchArgs>),
 }
 
 pub fn init_tracing() {
@@ -29,6 +29,6 @@ pub fn init_tracing() {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Etcd(args) => etcd::run(*args),
-        Command::Bench(args) => bench::run(args),
+        Command::Bench(args) => bench::run(*args),
     }
 }
