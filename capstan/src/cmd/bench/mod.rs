@@ -276,12 +276,24 @@ async fn bench_server(flavor: Flavor, launch: &Launch, cfg: &EtcdBench) -> anyho
         measure: cfg.duration,
     };
     let wname = format!("watch {}w put-ack→event", cfg.watch_writers);
-    if cfg.selected(&wname) {
+    let sname = format!("watch {}w put-send→event", cfg.watch_writers);
+    if cfg.selected(&wname) || cfg.selected(&sname) {
         settle(&srv, cfg).await;
-        match watch::run(srv.url(), srv.pid(), &wspec).await {
-            Ok(watch::WatchOutcome::Measured(s)) => push(wname, Cell::from_sample(&s, srv.rss_kib())),
-            Ok(watch::WatchOutcome::Unavailable(why)) => push(wname, Cell::unavailable(why, srv.rss_kib())),
-            Err(e) => push(wname, Cell::unavailable(format!("watch failed: {e:#}"), srv.rss_kib())),
+        let outcome = watch::run(srv.url(), srv.pid(), &wspec).await;
+        let rss = srv.rss_kib();
+        match outcome {
+            Ok(watch::WatchOutcome::Measured { ack, send }) => {
+                push(wname, Cell::from_sample(&ack, rss));
+                push(sname, Cell::from_sample(&send, rss));
+            }
+            Ok(watch::WatchOutcome::Unavailable(why)) => {
+                push(wname, Cell::unavailable(why.clone(), rss));
+                push(sname, Cell::unavailable(why, rss));
+            }
+            Err(e) => {
+                push(wname, Cell::unavailable(format!("watch failed: {e:#}"), rss));
+                push(sname, Cell::unavailable(format!("watch failed: {e:#}"), rss));
+            }
         }
     }
     drop(srv);

@@ -25,8 +25,9 @@ const CREATE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The result of a watch run.
 pub enum WatchOutcome {
-    /// Measured: ops are events delivered.
-    Measured(Sample),
+    /// Measured: ops are events delivered; latency from the Put's ack (`ack`)
+    /// or from just before the Put was sent (`send`, the value's stamp).
+    Measured { ack: Box<Sample>, send: Box<Sample> },
     /// The server has no working Watch (e.g. Unimplemented).
     Unavailable(String),
 }
@@ -137,7 +138,7 @@ pub async fn run(url: &str, server_pid: u32, spec: &WatchSpec) -> anyhow::Result
     }
 
     // Receive events until every acknowledged put has been seen (or a timeout).
-    let mut received: Vec<(Vec<u8>, Instant)> = Vec::new();
+    let mut received: Vec<(Vec<u8>, Instant, Option<Duration>)> = Vec::new();
     let mut watch_err = None;
     let mut drain_deadline = None;
     loop {
@@ -157,7 +158,12 @@ pub async fn run(url: &str, server_pid: u32, spec: &WatchSpec) -> anyhow::Result
             Err(_) => continue,
             Ok(Ok(Some(resp))) => {
                 let now = Instant::now();
-                received.extend(resp.events.into_iter().filter_map(|e| e.kv.map(|kv| (kv.key, now))));
+                received.extend(resp.events.into_iter().filter_map(|e| {
+                    e.kv.map(|kv| {
+                        let sent = read_stamp(&kv.value);
+                        (kv.key, now, sent)
+                    })
+                }));
             }
             Ok(Ok(None)) => {
                 watch_err = Some("watch stream ended".to_string());
@@ -176,12 +182,16 @@ pub async fn run(url: &str, server_pid: u32, spec: &WatchSpec) -> anyhow::Result
 
     let acks: HashMap<Vec<u8>, Instant> = acks.take();
     let mut latency = Latency::new()?;
+    let mut from_send = Latency::new()?;
     let mut delivered = 0u64;
-    for (key, at) in &received {
+    for (key, at, sent) in &received {
         if let Some(acked_at) = acks.get(key) {
             if *acked_at >= measure_from {
                 delivered += 1;
                 latency.record(at.saturating_duration_since(*acked_at));
+                if let Some(sent) = sent {
+                    from_send.record(at.saturating_duration_since(epoch + *sent));
+                }
             }
         }
     }
@@ -192,14 +202,22 @@ pub async fn run(url: &str, server_pid: u32, spec: &WatchSpec) -> anyhow::Result
         (None, 0) => None,
         (None, n) => Some(format!("{n} acknowledged puts never arrived as events")),
     };
-    Ok(WatchOutcome::Measured(Sample {
+    let ack = Sample {
         ops: delivered,
         errors: errors + missing,
         elapsed: spec.measure,
         latency,
         first_error,
         cpu: stats::cpu_between(cpu_from.await?, cpu_to.await?),
-    }))
+    };
+    let send = Sample { latency: from_send, ..ack.clone() };
+    Ok(WatchOutcome::Measured { ack: Box::new(ack), send: Box::new(send) })
+}
+
+/// The send time [`stamped_value`] put at the start of a value.
+fn read_stamp(value: &[u8]) -> Option<Duration> {
+    let b: [u8; 8] = value.get(..8)?.try_into().ok()?;
+    Some(Duration::from_nanos(u64::from_be_bytes(b)))
 }
 
 fn unimplemented(s: &tonic::Status) -> String {
@@ -222,8 +240,7 @@ mod tests {
         let epoch = Instant::now();
         let v = stamped_value(epoch, epoch + Duration::from_micros(1500), 256);
         assert_eq!(v.len(), 256);
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&v[..8]);
-        assert_eq!(u64::from_be_bytes(b), 1_500_000);
+        assert_eq!(read_stamp(&v), Some(Duration::from_micros(1500)));
+        assert_eq!(read_stamp(b"short"), None);
     }
 }
