@@ -16,13 +16,20 @@ impl TreeIndex {
         Self::default()
     }
 
-    pub fn put(&mut self, key: &[u8], rev: Revision) {
+    /// Records a put at `rev`; returns the key as it was just before it
+    /// (one tree lookup for existing keys: this is every write's hot path).
+    pub fn put(&mut self, key: &[u8], rev: Revision) -> Option<KeyAt> {
         match self.keys.get_mut(key) {
-            Some(ki) => ki.put(rev, None),
+            Some(ki) => {
+                let before = ki.get(rev.main);
+                ki.put(rev, None);
+                before
+            }
             None => {
                 let mut ki = KeyIndex::default();
                 ki.put(rev, None);
                 self.keys.insert(key.to_vec(), ki);
+                None
             }
         }
     }

@@ -339,13 +339,12 @@ impl TxnWrite<'_> {
     /// Writes `key`; returns the new revision.
     pub fn put(&mut self, key: &[u8], value: Vec<u8>, lease: i64) -> i64 {
         let rev = self.begin_rev + 1;
-        let (created, version) = match self.index.get(key, rev) {
+        let idx = Revision::new(rev, self.changes);
+        let (created, version) = match self.index.put(key, idx) {
             Some(ka) => (ka.created.main, ka.version + 1),
             None => (rev, 1),
         };
-        let idx = Revision::new(rev, self.changes);
         let kv = KeyValue { key: key.to_vec(), create_revision: created, mod_revision: rev, version, value, lease };
-        self.index.put(key, idx);
         self.st.batch.put(Table::Kv, idx.to_key(false), kv.encode_to_vec());
         self.st.events.push(Event { r#type: EventType::Put as i32, kv: Some(kv.clone()), prev_kv: None });
         self.st.pending.insert(idx, kv);
