@@ -149,12 +149,13 @@ impl KvStore {
             let index = self.index.read();
             collect(&index, range, at, opts)
         };
-        let kvs = if opts.count_only { Vec::new() } else { self.fetch(&picked, &HashMap::new())? };
+        let kvs = if opts.count_only { Vec::new() } else { self.fetch(&picked, |_| None)? };
         Ok(RangeResult { kvs, count, rev: current })
     }
 
-    fn fetch(&self, picked: &[KeyAt], pending: &HashMap<Revision, KeyValue>) -> Result<Vec<KeyValue>> {
-        let mut out: Vec<Option<KeyValue>> = picked.iter().map(|ka| pending.get(&ka.modified).cloned()).collect();
+    /// Values for `picked`: from `pending` (not yet durable) or from the engine.
+    fn fetch(&self, picked: &[KeyAt], pending: impl Fn(&Revision) -> Option<KeyValue>) -> Result<Vec<KeyValue>> {
+        let mut out: Vec<Option<KeyValue>> = picked.iter().map(|ka| pending(&ka.modified)).collect();
         let missing: Vec<usize> = (0..picked.len()).filter(|&i| out[i].is_none()).collect();
         if !missing.is_empty() {
             let keys: Vec<Vec<u8>> = missing.iter().map(|&i| picked[i].modified.to_key(false)).collect();
@@ -206,7 +207,7 @@ impl KvStore {
     pub fn prev_kv(&self, key: &[u8], rev: i64) -> Result<Option<KeyValue>> {
         let ka = self.index.read().get(key, rev - 1);
         match ka {
-            Some(ka) => Ok(self.fetch(&[ka], &HashMap::new())?.pop()),
+            Some(ka) => Ok(self.fetch(&[ka], |_| None)?.pop()),
             None => Ok(None),
         }
     }
@@ -236,8 +237,9 @@ pub struct Writer {
 struct WriterState {
     /// Newest applied revision, durable or not.
     rev: i64,
-    /// Values written since the last flush, readable by later txns in the batch.
-    pending: HashMap<Revision, KeyValue>,
+    /// Values written since the last flush, readable by later txns in the batch
+    /// (as indexes into `events`, so values are not copied twice).
+    pending: HashMap<Revision, usize>,
     batch: WriteBatch,
     events: Vec<Event>,
 }
@@ -332,7 +334,13 @@ impl TxnWrite<'_> {
         let current = self.read_rev();
         let at = resolve_rev(opts.rev, current, self.store.compact_rev())?;
         let (count, picked) = collect(&self.index, range, at, opts);
-        let kvs = if opts.count_only { Vec::new() } else { self.store.fetch(&picked, &self.st.pending)? };
+        let kvs = if opts.count_only {
+            Vec::new()
+        } else {
+            let st = &*self.st;
+            self.store
+                .fetch(&picked, |rev| st.pending.get(rev).and_then(|&i| st.events.get(i)).and_then(|e| e.kv.clone()))?
+        };
         Ok(RangeResult { kvs, count, rev: current })
     }
 
@@ -346,8 +354,8 @@ impl TxnWrite<'_> {
         };
         let kv = KeyValue { key: key.to_vec(), create_revision: created, mod_revision: rev, version, value, lease };
         self.st.batch.put(Table::Kv, idx.to_key(false), kv.encode_to_vec());
-        self.st.events.push(Event { r#type: EventType::Put as i32, kv: Some(kv.clone()), prev_kv: None });
-        self.st.pending.insert(idx, kv);
+        self.st.pending.insert(idx, self.st.events.len());
+        self.st.events.push(Event { r#type: EventType::Put as i32, kv: Some(kv), prev_kv: None });
         self.changes += 1;
         rev
     }
