@@ -112,7 +112,7 @@ pub fn take(store: &KvStore, dir: &Path) -> Result<Dump> {
     for _ in 0..MAX_ATTEMPTS {
         file.set_len(0)?;
         file.seek(SeekFrom::Start(0))?;
-        if let Some(len) = try_dump(store.engine().as_ref(), BufWriter::new(&mut file))? {
+        if let Some(len) = try_dump(store.engine().as_ref(), store.current_rev(), BufWriter::new(&mut file))? {
             file.sync_data()?;
             dump.len = len;
             return Ok(dump);
@@ -122,10 +122,15 @@ pub fn take(store: &KvStore, dir: &Path) -> Result<Dump> {
 }
 
 /// One attempt; `None` if a compaction changed the KV table under the scan.
-fn try_dump(engine: &dyn Engine, out: impl Write) -> Result<Option<u64>> {
+/// `current` is the durable revision read before the scan: the KV table is cut there.
+fn try_dump(engine: &dyn Engine, current: i64, out: impl Write) -> Result<Option<u64>> {
     let leases_before = scan_table(engine, Table::Lease)?;
-    let meta = scan_table(engine, Table::Meta)?;
-    let current = read_meta_value(&meta, META_CURRENT_REV).unwrap_or(i64::MAX);
+    let mut meta = scan_table(engine, Table::Meta)?;
+    // The store only persists its revision when a compaction could hide it;
+    // the snapshot records the cut explicitly.
+    meta.retain(|(k, _)| k != META_CURRENT_REV);
+    meta.push((META_CURRENT_REV.to_vec(), current.to_be_bytes().to_vec()));
+    meta.sort();
     let compacted = read_meta_value(&meta, META_COMPACT_REV);
 
     let mut enc = Encoder::new(out)?;
