@@ -207,28 +207,6 @@ impl Drop for Member {
     }
 }
 
-/// Runs etcdctl (API v3) against an endpoint; returns (exit ok, stdout, stderr).
-pub fn etcdctl(endpoint: &str, args: &[&str], stdin: Option<&str>) -> Result<(bool, String, String)> {
-    use std::io::Write;
-    let mut cmd = Command::new(etcdctl_bin());
-    cmd.env("ETCDCTL_API", "3")
-        .arg(format!("--endpoints={endpoint}"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
-    let mut child = cmd.spawn().context("spawning etcdctl")?;
-    if let Some(input) = stdin {
-        child.stdin.take().context("stdin")?.write_all(input.as_bytes())?;
-    }
-    let out = child.wait_with_output()?;
-    Ok((
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
-}
-
 impl Member {
     /// True while the server process is still running (false after a crash or kill).
     pub fn is_running(&mut self) -> bool {
