@@ -92,8 +92,21 @@ impl Member {
             child: None,
             _dir: Some(dir),
         };
-        m.spawn()?;
-        Ok(m)
+        // Free ports are picked one at a time, so parallel tests can race for one:
+        // on a failed start, try again on fresh ports with a clean data dir.
+        let mut last = None;
+        for _ in 0..3 {
+            match m.spawn() {
+                Ok(()) => return Ok(m),
+                Err(e) => {
+                    m.kill9();
+                    m.port = 0;
+                    let _ = std::fs::remove_dir_all(&m.data_dir);
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("{flavor:?} did not start")))
     }
 
     /// Starts a member on an existing data dir (for restarts).
