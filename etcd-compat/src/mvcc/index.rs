@@ -81,15 +81,6 @@ impl TreeIndex {
         out
     }
 
-    pub fn count(&self, range: KeyRange<'_>, at: i64) -> usize {
-        let mut n = 0;
-        self.visit(range, at, |_, _| {
-            n += 1;
-            true
-        });
-        n
-    }
-
     /// Compacts every key at `at`; returns the revisions (and whether each is a
     /// tombstone) whose values may be dropped.
     pub fn compact(&mut self, at: i64) -> Vec<(Revision, bool)> {

@@ -66,11 +66,6 @@ impl KeyIndex {
         Some(KeyAt { modified: g.revs[n], created: g.created, version: g.ver - (g.revs.len() - n - 1) as i64 })
     }
 
-    /// True if the key is live at the newest revision it has seen.
-    pub fn is_live(&self) -> bool {
-        self.generations.last().is_some_and(|g| !g.revs.is_empty())
-    }
-
     pub fn is_empty(&self) -> bool {
         self.generations.iter().all(|g| g.revs.is_empty())
     }
@@ -118,11 +113,6 @@ impl KeyIndex {
         }
         self.generations.drain(..gi);
         self.is_empty()
-    }
-
-    /// Revisions with `main >= since` (for tests and diagnostics).
-    pub fn revisions_since(&self, since: i64) -> Vec<Revision> {
-        self.generations.iter().flat_map(|g| g.revs.iter().copied()).filter(|r| r.main >= since).collect()
     }
 }
 

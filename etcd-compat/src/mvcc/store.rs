@@ -136,11 +136,6 @@ impl KvStore {
         self.compact_rev.load(Ordering::Acquire)
     }
 
-    /// Number of keys the index tracks (live or with history).
-    pub fn index_len(&self) -> usize {
-        self.index.read().len()
-    }
-
     /// A committed read.
     pub fn range(&self, range: KeyRange<'_>, opts: RangeOptions) -> Result<RangeResult> {
         let current = self.current_rev();
@@ -267,10 +262,6 @@ impl Writer {
     /// Extra non-KV changes to commit with the batch (leases, auth, alarms).
     pub fn batch_mut(&mut self) -> &mut WriteBatch {
         &mut self.state.batch
-    }
-
-    pub fn has_pending(&self) -> bool {
-        !self.state.batch.is_empty()
     }
 
     /// Compacts history at `rev`; etcd's checks happen in the caller.
