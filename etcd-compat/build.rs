@@ -15,6 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "proto/etcd/api/etcdserverpb/rpc.proto",
             "proto/etcd/api/mvccpb/kv.proto",
             "proto/capstan/command.proto",
+            "proto/capstan/peer.proto",
         ],
         &["proto"],
     )?;

@@ -14,6 +14,10 @@ impl AlarmSet {
         Self { alarms: RwLock::new(initial) }
     }
 
+    pub fn replace(&self, all: Vec<AlarmMember>) {
+        *self.alarms.write() = all;
+    }
+
     /// Raises an alarm; returns false if it was already raised.
     pub fn activate(&self, member: u64, alarm: AlarmType) -> bool {
         let mut a = self.alarms.write();

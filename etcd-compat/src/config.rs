@@ -29,6 +29,16 @@ pub struct Config {
     /// Restore the data dir from an `etcdctl snapshot save` file before starting.
     pub restore_snapshot: Option<PathBuf>,
     pub engine: EngineKind,
+    /// Entries between Raft snapshots (etcd's --snapshot-count).
+    pub snapshot_count: u64,
+    /// Entries kept after a snapshot so slow followers catch up from the log.
+    pub snapshot_catchup_entries: u64,
+    /// etcd's --heartbeat-interval, in milliseconds.
+    pub heartbeat_interval_ms: u64,
+    /// etcd's --election-timeout, in milliseconds.
+    pub election_timeout_ms: u64,
+    /// Peer-network fault shim (in-process tests); empty otherwise.
+    pub faults: crate::raft::faults::Faults,
 }
 
 /// etcd's DefaultQuotaBytes (2 GiB).
@@ -57,6 +67,11 @@ impl Default for Config {
             auto_compaction_retention: "0".into(),
             restore_snapshot: None,
             engine: EngineKind::Redb,
+            snapshot_count: 100_000,
+            snapshot_catchup_entries: 5_000,
+            heartbeat_interval_ms: 100,
+            election_timeout_ms: 1000,
+            faults: Default::default(),
         }
     }
 }

@@ -93,6 +93,34 @@ pub enum Error {
     Corrupt(String),
     #[error("etcdserver: {0}")]
     Io(String),
+    #[error("etcdserver: leader changed")]
+    LeaderChanged,
+    #[error("etcdserver: request timed out, possibly due to connection lost")]
+    TimeoutDueToConnectionLost,
+    #[error("etcdserver: unhealthy cluster")]
+    UnhealthyCluster,
+    #[error("etcdserver: Peer URLs already exists")]
+    PeerUrlExists,
+    #[error("etcdserver: re-configuration failed due to not enough started members")]
+    NotEnoughStartedMembers,
+    #[error("etcdserver: can only promote a learner member which is in sync with leader")]
+    LearnerNotReady,
+    #[error("etcdserver: can only promote a learner member")]
+    MemberNotLearner,
+    #[error("etcdserver: too many learner members in cluster")]
+    TooManyLearners,
+    #[error("etcdserver: the member has been permanently removed from the cluster")]
+    MemberRemoved,
+    #[error("etcdserver: not leader")]
+    NotLeader,
+    #[error("etcdserver: request timed out, leader transfer took too long")]
+    LeaderTransferTimeout,
+    #[error("etcdserver: raft: {0}")]
+    Raft(String),
+    /// An error another member returned for a forwarded request; keeps its
+    /// gRPC code and text so the client sees what the leader said.
+    #[error("{message}")]
+    Remote { code: i32, message: String },
 }
 
 impl Error {
@@ -105,7 +133,16 @@ impl Error {
             }
             Compacted | FutureRevision | LeaseTtlTooLarge => Code::OutOfRange,
             NoSpace => Code::ResourceExhausted,
-            BadLeaderTransferee | Restore(_) => Code::FailedPrecondition,
+            BadLeaderTransferee | Restore(_) | PeerUrlExists | LearnerNotReady | MemberNotLearner | TooManyLearners => {
+                Code::FailedPrecondition
+            }
+            LeaderChanged | TimeoutDueToConnectionLost | UnhealthyCluster | NotEnoughStartedMembers => {
+                Code::Unavailable
+            }
+            MemberRemoved | NotLeader => Code::FailedPrecondition,
+            LeaderTransferTimeout => Code::Unavailable,
+            Raft(_) => Code::Unavailable,
+            Remote { code, .. } => Code::from_i32(*code),
             LeaseNotFound | MemberNotFound => Code::NotFound,
             LeaseExists | RootUserNotExist | RootRoleNotExist | UserAlreadyExists | UserNotFound
             | RoleAlreadyExists | RoleNotFound | RoleNotGranted | PermissionNotGranted | AuthNotEnabled => {

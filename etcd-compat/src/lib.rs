@@ -16,6 +16,7 @@ pub mod maintenance;
 pub mod mvcc;
 pub mod node;
 pub mod proto;
+pub mod raft;
 pub mod server;
 pub mod storage;
 pub mod watch;

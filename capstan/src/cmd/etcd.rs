@@ -25,16 +25,16 @@ pub struct EtcdArgs {
     /// Comma-separated client URLs to advertise to the rest of the cluster.
     #[arg(long, default_value = "http://localhost:2379")]
     advertise_client_urls: String,
-    /// Comma-separated URLs to listen on for peer traffic (used from S2).
+    /// Comma-separated URLs to listen on for peer traffic .
     #[arg(long, default_value = "http://localhost:2380")]
     listen_peer_urls: String,
-    /// Comma-separated peer URLs to advertise (used from S2).
+    /// Comma-separated peer URLs to advertise .
     #[arg(long, default_value = "http://localhost:2380")]
     initial_advertise_peer_urls: String,
-    /// Initial cluster configuration for bootstrapping (used from S2).
+    /// Initial cluster configuration for bootstrapping .
     #[arg(long)]
     initial_cluster: Option<String>,
-    /// `new` or `existing` (used from S2).
+    /// `new` or `existing` .
     #[arg(long, default_value = "new")]
     initial_cluster_state: String,
     /// Initial cluster token.
@@ -55,6 +55,15 @@ pub struct EtcdArgs {
     /// Auto compaction retention (a duration like `1h` for periodic, a count for revision; 0 = off).
     #[arg(long, default_value = "0")]
     auto_compaction_retention: String,
+    /// Committed entries between Raft snapshots.
+    #[arg(long, default_value_t = 100_000)]
+    snapshot_count: u64,
+    /// Time (in milliseconds) of a heartbeat interval.
+    #[arg(long, default_value_t = 100)]
+    heartbeat_interval: u64,
+    /// Time (in milliseconds) for an election to timeout.
+    #[arg(long, default_value_t = 1000)]
+    election_timeout: u64,
     /// Restore the data dir from an `etcdctl snapshot save` file before starting.
     #[arg(long)]
     restore_snapshot: Option<PathBuf>,
@@ -87,6 +96,10 @@ impl EtcdArgs {
             auto_compaction_retention: self.auto_compaction_retention,
             restore_snapshot: self.restore_snapshot,
             engine: if self.storage_engine == "memory" { EngineKind::Memory } else { EngineKind::Redb },
+            snapshot_count: self.snapshot_count,
+            heartbeat_interval_ms: self.heartbeat_interval,
+            election_timeout_ms: self.election_timeout,
+            ..Config::default()
         }
     }
 }
@@ -95,7 +108,7 @@ pub fn run(args: EtcdArgs) -> anyhow::Result<()> {
     let config = args.into_config();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
-        let node = etcd_compat::Node::open(config.clone()).context("opening the store")?;
+        let node = etcd_compat::Node::open(config.clone()).await.context("opening the store")?;
         tracing::info!(
             name = %config.name,
             data_dir = %config.data_dir.display(),

@@ -105,6 +105,16 @@ impl Applier {
         self.writer.flush()
     }
 
+    /// Like [`Applier::flush`], choosing whether the engine commit waits for the disk.
+    pub fn flush_with(&mut self, sync: bool) -> Result<Vec<Event>> {
+        self.writer.flush_with(sync)
+    }
+
+    /// Extra changes to commit with the next flush (Raft's applied state).
+    pub fn batch_mut(&mut self) -> &mut crate::storage::WriteBatch {
+        self.writer.batch_mut()
+    }
+
     pub fn rev(&self) -> i64 {
         self.writer.rev()
     }

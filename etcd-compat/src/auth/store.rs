@@ -172,6 +172,13 @@ impl AuthStore {
         Ok(Self::with_state(st, DEFAULT_BCRYPT_COST))
     }
 
+    /// Replaces the state with what `engine` holds (after a Raft snapshot install).
+    pub fn reload(&self, engine: &dyn Engine) -> Result<()> {
+        let fresh = Self::open(engine)?;
+        *self.state.write() = fresh.state.into_inner();
+        Ok(())
+    }
+
     fn with_state(state: State, bcrypt_cost: u32) -> Self {
         Self { state: RwLock::new(state), tokens: Mutex::new(SimpleTokens::default()), bcrypt_cost }
     }

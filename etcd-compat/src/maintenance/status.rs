@@ -24,21 +24,22 @@ pub fn alarm_text(m: &AlarmMember) -> String {
     s
 }
 
-/// Status of this (single, always leading) member.
+/// Status of this member as etcd reports it: leader, Raft term and index.
 pub fn status(node: &Node) -> Result<StatusResponse> {
     let size = node.store().engine().size()?;
     let applied = node.applied_index();
+    let raft_index = node.raft_index().max(applied);
     Ok(StatusResponse {
         header: Some(node.header()),
         version: SERVER_VERSION.to_string(),
         db_size: i64::try_from(size.total).unwrap_or(i64::MAX),
         db_size_in_use: i64::try_from(size.in_use).unwrap_or(i64::MAX),
-        leader: node.member_id(),
-        raft_index: applied,
+        leader: node.leader().unwrap_or(0),
+        raft_index,
         raft_applied_index: applied,
         raft_term: node.raft_term(),
         errors: node.shared().alarms.list().iter().map(alarm_text).collect(),
-        is_learner: false,
+        is_learner: node.is_learner(),
         ..Default::default()
     })
 }

@@ -124,6 +124,16 @@ impl KvStore {
         Ok((store, leased.into_iter().collect()))
     }
 
+    /// Rebuilds the index from the engine after its contents were replaced
+    /// (a Raft snapshot install); returns the leased keys like [`KvStore::open`].
+    pub fn reload(&self) -> Result<LeasedKeys> {
+        let (fresh, leased) = Self::open(self.engine.clone())?;
+        *self.index.write() = fresh.index.into_inner();
+        self.committed_rev.store(fresh.committed_rev.into_inner(), Ordering::Release);
+        self.compact_rev.store(fresh.compact_rev.into_inner(), Ordering::Release);
+        Ok(leased)
+    }
+
     pub fn engine(&self) -> &Arc<dyn Engine> {
         &self.engine
     }
@@ -282,11 +292,21 @@ impl Writer {
     /// Makes the batch durable, publishes the new revision, and returns the
     /// events to deliver to watchers.
     pub fn flush(&mut self) -> Result<Vec<Event>> {
+        self.flush_with(true)
+    }
+
+    /// Like [`Writer::flush`]; with `sync == false` the engine commit does not
+    /// wait for the disk (the Raft log already holds what was applied).
+    pub fn flush_with(&mut self, sync: bool) -> Result<Vec<Event>> {
         if self.state.batch.is_empty() {
             return Ok(Vec::new());
         }
         let rev = self.state.rev;
-        self.store.engine.commit(&self.state.batch)?;
+        if sync {
+            self.store.engine.commit(&self.state.batch)?;
+        } else {
+            self.store.engine.commit_nosync(&self.state.batch)?;
+        }
         self.state.batch.clear();
         self.state.pending.clear();
         self.store.committed_rev.store(rev, Ordering::Release);

@@ -64,6 +64,9 @@ impl Kv for KvService {
         check_grpc_size(&self.node, req.encoded_len())?;
         validate::check_range(req)?;
         self.node.authorize(request.metadata(), &[Access::read(&req.key, &req.range_end)])?;
+        if !req.serializable {
+            self.node.linearize().await?;
+        }
         Ok(Response::new(self.do_range(req)?))
     }
 
@@ -73,6 +76,9 @@ impl Kv for KvService {
         let req = request.get_ref();
         validate::check_range(req)?;
         self.node.authorize(request.metadata(), &[Access::read(&req.key, &req.range_end)])?;
+        if !req.serializable {
+            self.node.linearize().await?;
+        }
         let full = self.do_range(req)?;
         let mut chunks: Vec<Result<RangeStreamResponse, Status>> = Vec::new();
         let mut kvs = full.kvs.into_iter().peekable();

@@ -1,10 +1,10 @@
 //! Lease service: Grant and Revoke are proposed; KeepAlive, TimeToLive and
-//! Leases are served by the primary's lessor.
+//! Leases are served by the leader's lessor (followers forward).
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
@@ -91,14 +91,18 @@ impl Lease for LeaseService {
     ) -> Result<Response<KeepAliveStream>, Status> {
         let node = self.node.clone();
         let stream = request.into_inner();
-        let out = stream.map(move |req| {
-            let req = req?;
-            let ttl = match node.shared().lessor.lock().renew(req.id, Instant::now()) {
-                Ok(ttl) => ttl,
-                Err(Error::LeaseNotFound) => 0,
-                Err(e) => return Err(e.into()),
-            };
-            Ok(LeaseKeepAliveResponse { header: Some(node.header()), id: req.id, ttl })
+        let out = stream.then(move |req| {
+            let node = node.clone();
+            async move {
+                let req = req?;
+                let ttl = match node.lease_keepalive(req.id).await {
+                    Ok(ttl) => ttl,
+                    Err(Error::LeaseNotFound) => 0,
+                    Err(Error::Remote { message, .. }) if message == Error::LeaseNotFound.to_string() => 0,
+                    Err(e) => return Err(e.into()),
+                };
+                Ok(LeaseKeepAliveResponse { header: Some(node.header()), id: req.id, ttl })
+            }
         });
         Ok(Response::new(Box::pin(out)))
     }
@@ -107,23 +111,7 @@ impl Lease for LeaseService {
         &self,
         request: Request<LeaseTimeToLiveRequest>,
     ) -> Result<Response<LeaseTimeToLiveResponse>, Status> {
-        let req = request.get_ref();
-        let now = Instant::now();
-        let resp = {
-            let lessor = self.node.shared().lessor.lock();
-            match lessor.get(req.id) {
-                // etcd answers an unknown lease with TTL -1, not an error.
-                None => LeaseTimeToLiveResponse { header: None, id: req.id, ttl: -1, granted_ttl: 0, keys: vec![] },
-                Some(l) => LeaseTimeToLiveResponse {
-                    header: None,
-                    id: req.id,
-                    ttl: l.remaining_secs(now),
-                    granted_ttl: l.ttl,
-                    keys: if req.keys { l.keys.iter().cloned().collect() } else { vec![] },
-                },
-            }
-        };
-        Ok(Response::new(LeaseTimeToLiveResponse { header: Some(self.node.header()), ..resp }))
+        Ok(Response::new(self.node.lease_time_to_live(request.into_inner()).await?))
     }
 
     async fn lease_leases(

@@ -103,7 +103,11 @@ impl Maintenance for MaintenanceService {
         admin_only(&self.node, &request)?;
         let engine = self.node.store().engine().clone();
         tracing::info!("starting defragment");
-        blocking(move || engine.defragment()).await?;
+        blocking(move || {
+            engine.sync()?;
+            engine.defragment()
+        })
+        .await?;
         tracing::info!("finished defragment");
         Ok(Response::new(DefragmentResponse { header: None }))
     }
@@ -153,12 +157,9 @@ impl Maintenance for MaintenanceService {
     }
 
     async fn move_leader(&self, request: Request<MoveLeaderRequest>) -> Result<Response<MoveLeaderResponse>, Status> {
-        // The only member leads already; etcd answers a transfer to itself
-        // at once and refuses any other target.
-        if request.get_ref().target_id != self.node.member_id() {
-            return Err(Error::BadLeaderTransferee.into());
-        }
-        Ok(Response::new(MoveLeaderResponse { header: None }))
+        admin_only(&self.node, &request)?;
+        self.node.move_leader(request.get_ref().target_id).await?;
+        Ok(Response::new(MoveLeaderResponse { header: Some(self.node.header()) }))
     }
 
     async fn downgrade(&self, request: Request<DowngradeRequest>) -> Result<Response<DowngradeResponse>, Status> {

@@ -96,6 +96,16 @@ pub trait Engine: Send + Sync + 'static {
     fn scan(&self, table: Table, start: &[u8], end: Option<&[u8]>, visit: Visit<'_>) -> Result<()>;
     /// Applies the batch atomically; on return it is durable (fsynced).
     fn commit(&self, batch: &WriteBatch) -> Result<()>;
+    /// Applies the batch atomically without waiting for the disk: a crash may
+    /// lose it (never part of it) until the next [`Engine::sync`] or `commit`.
+    /// The Raft log makes applied state durable, so the apply path uses this.
+    fn commit_nosync(&self, batch: &WriteBatch) -> Result<()> {
+        self.commit(batch)
+    }
+    /// Makes every earlier `commit_nosync` durable.
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
     fn size(&self) -> Result<EngineSize>;
     /// Just `size().total`, for hot paths (the quota check runs per write):
     /// engines where `in_use` is expensive override this.

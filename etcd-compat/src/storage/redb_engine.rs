@@ -53,6 +53,37 @@ impl RedbEngine {
     }
 }
 
+impl RedbEngine {
+    fn commit_with(&self, batch: &WriteBatch, durability: Durability) -> Result<()> {
+        let db = self.db.read();
+        let mut txn = db.begin_write().map_err(engine_err)?;
+        txn.set_durability(durability).map_err(engine_err)?;
+        {
+            let mut open: Vec<(Table, RedbTable<'_>)> = Vec::new();
+            for c in &batch.changes {
+                let idx = match open.iter().position(|(t, _)| *t == c.table) {
+                    Some(i) => i,
+                    None => {
+                        open.push((c.table, txn.open_table(def(c.table)).map_err(engine_err)?));
+                        open.len() - 1
+                    }
+                };
+                let t = &mut open[idx].1;
+                match &c.value {
+                    Some(v) => {
+                        t.insert(c.key.as_slice(), v.as_slice()).map_err(engine_err)?;
+                    }
+                    None => {
+                        t.remove(c.key.as_slice()).map_err(engine_err)?;
+                    }
+                }
+            }
+        }
+        txn.commit().map_err(engine_err)?;
+        self.refresh_file_len()
+    }
+}
+
 impl Engine for RedbEngine {
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let db = self.db.read();
@@ -92,32 +123,15 @@ impl Engine for RedbEngine {
     }
 
     fn commit(&self, batch: &WriteBatch) -> Result<()> {
-        let db = self.db.read();
-        let mut txn = db.begin_write().map_err(engine_err)?;
-        txn.set_durability(Durability::Immediate).map_err(engine_err)?;
-        {
-            let mut open: Vec<(Table, RedbTable<'_>)> = Vec::new();
-            for c in &batch.changes {
-                let idx = match open.iter().position(|(t, _)| *t == c.table) {
-                    Some(i) => i,
-                    None => {
-                        open.push((c.table, txn.open_table(def(c.table)).map_err(engine_err)?));
-                        open.len() - 1
-                    }
-                };
-                let t = &mut open[idx].1;
-                match &c.value {
-                    Some(v) => {
-                        t.insert(c.key.as_slice(), v.as_slice()).map_err(engine_err)?;
-                    }
-                    None => {
-                        t.remove(c.key.as_slice()).map_err(engine_err)?;
-                    }
-                }
-            }
-        }
-        txn.commit().map_err(engine_err)?;
-        self.refresh_file_len()
+        self.commit_with(batch, Durability::Immediate)
+    }
+
+    fn commit_nosync(&self, batch: &WriteBatch) -> Result<()> {
+        self.commit_with(batch, Durability::None)
+    }
+
+    fn sync(&self) -> Result<()> {
+        self.commit_with(&WriteBatch::default(), Durability::Immediate)
     }
 
     fn size(&self) -> Result<EngineSize> {

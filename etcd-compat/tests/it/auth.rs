@@ -225,7 +225,7 @@ async fn apply_rechecks_the_proposer() {
     let mut a = c.auth(0).await;
     let root = enable(&mut a).await;
     alice(&mut a, &root).await;
-    let node = &c.members[0].node;
+    let node = c.node(0);
     let as_alice = |op: Op| Command { op: Some(op), user: "alice".into() };
     node.propose(as_alice(Op::Put(put("p/x", "1")))).await.unwrap();
     let e = node.propose(as_alice(Op::Put(put("k", "1")))).await.unwrap_err();

@@ -40,7 +40,7 @@ async fn status_reports_the_member() {
     kv.put(put("a", "1")).await.unwrap();
     let mut m = c.maintenance(0).await;
     let s = status(&mut m).await;
-    let id = c.members[0].node.member_id();
+    let id = c.node(0).member_id();
     let h = s.header.unwrap();
     assert_eq!((h.member_id, h.revision), (id, 2));
     assert!(s.version.starts_with("3.5."), "{}", s.version);
@@ -55,7 +55,7 @@ async fn status_reports_the_member() {
 #[tokio::test]
 async fn alarms_cap_writes_until_disarmed() {
     let c = Cluster::new(1).await;
-    let id = c.members[0].node.member_id();
+    let id = c.node(0).member_id();
     let (mut kv, mut m, mut lease) = (c.kv(0).await, c.maintenance(0).await, c.lease(0).await);
     kv.put(put("k", "v")).await.unwrap();
 
@@ -113,7 +113,7 @@ async fn quota_raises_nospace_and_recovers_after_compact_defrag_disarm() {
         c.quota_backend_bytes = quota;
     })
     .await;
-    let id = c.members[0].node.member_id();
+    let id = c.node(0).member_id();
     let (mut kv, mut m) = (c.kv(0).await, c.maintenance(0).await);
     let n = fill_until_nospace(&mut kv).await;
     assert!(n >= 5, "the quota tripped after only {n} puts");
@@ -327,14 +327,14 @@ async fn restore_refuses_a_non_empty_data_dir_and_a_bad_checksum() {
         engine: EngineKind::Redb,
         ..Config::default()
     };
-    let err = Node::open(config.clone()).err().unwrap();
+    let err = Node::open(config.clone()).await.err().unwrap();
     assert_eq!(err.to_string(), format!("data-dir {:?} not empty or could not be read", data.display().to_string()));
 
     let mut bytes = std::fs::read(&file).unwrap();
     let i = bytes.len() / 2;
     bytes[i] ^= 0x55;
     std::fs::write(&file, bytes).unwrap();
-    let err = Node::open(Config { data_dir: dir.path().join("fresh"), ..config }).err().unwrap();
+    let err = Node::open(Config { data_dir: dir.path().join("fresh"), ..config }).await.err().unwrap();
     assert!(err.to_string().starts_with("snapshot integrity check failed"), "{err}");
 }
 
@@ -342,7 +342,7 @@ async fn restore_refuses_a_non_empty_data_dir_and_a_bad_checksum() {
 async fn move_leader_and_downgrade_answer_like_a_single_etcd_member() {
     let c = Cluster::new(1).await;
     let mut m = c.maintenance(0).await;
-    let id = c.members[0].node.member_id();
+    let id = c.node(0).member_id();
     m.move_leader(MoveLeaderRequest { target_id: id }).await.unwrap();
     let e = m.move_leader(MoveLeaderRequest { target_id: id + 1 }).await.unwrap_err();
     assert_eq!((e.code(), e.message()), (Code::FailedPrecondition, "etcdserver: bad leader transferee"));
@@ -369,7 +369,7 @@ async fn periodic_auto_compaction_compacts_behind_the_retention() {
     for i in 0..5 {
         kv.put(put(&format!("k{i}"), "v")).await.unwrap();
     }
-    let store = c.members[0].node.store().clone();
+    let store = c.node(0).store().clone();
     // The first compaction comes a period after start, at the revision seen
     // at start; the next a period later, at a revision sampled after the puts.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -390,6 +390,6 @@ async fn bad_auto_compaction_flags_are_refused_at_start() {
         auto_compaction_retention: "1".into(),
         ..Config::default()
     };
-    let err = Node::open(config).err().unwrap();
+    let err = Node::open(config).await.err().unwrap();
     assert_eq!(err.to_string(), "etcdserver: unknown auto-compaction-mode \"hourly\"");
 }

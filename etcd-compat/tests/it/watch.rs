@@ -156,7 +156,7 @@ async fn live_events_and_headers() {
     s.create(create("foo", "", 0));
     let created = s.next().await;
     assert_eq!(show(&created), "rev=2 id=0 created");
-    assert_eq!(created.header.as_ref().unwrap().member_id, c.members[0].node.member_id());
+    assert_eq!(created.header.as_ref().unwrap().member_id, c.node(0).member_id());
     kv.put(put("foo", "1")).await.unwrap();
     kv.put(put("other", "y")).await.unwrap();
     kv.delete_range(DeleteRangeRequest { key: "foo".into(), ..Default::default() }).await.unwrap();
@@ -201,7 +201,7 @@ async fn replay_concurrent_with_writes_has_no_gap_or_duplicate() {
     // Each watcher starts in the past once the store is well past its start,
     // so it replays history while the writers keep going.
     for (start, after) in [(2, 500), (300, 1200), (1000, 2000), (0, 2500)] {
-        while c.members[0].node.store().current_rev() < after {
+        while c.node(0).store().current_rev() < after {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let s = Stream::open(c.channel(0).await).await;
@@ -290,15 +290,15 @@ async fn cancel_stops_events() {
     // The freed id is not reused before the counter passes it.
     s.create(create("foo", "", 0));
     assert_eq!(show(&s.next().await), "rev=2 id=2 created");
-    assert_eq!(c.members[0].node.watch_hub().watcher_count(), 2);
+    assert_eq!(c.node(0).watch_hub().watcher_count(), 2);
     drop(s);
     for _ in 0..100 {
-        if c.members[0].node.watch_hub().watcher_count() == 0 {
+        if c.node(0).watch_hub().watcher_count() == 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(c.members[0].node.watch_hub().watcher_count(), 0, "closing a stream drops its watchers");
+    assert_eq!(c.node(0).watch_hub().watcher_count(), 0, "closing a stream drops its watchers");
 }
 
 #[tokio::test]
@@ -353,7 +353,7 @@ async fn progress_requests() {
 #[tokio::test]
 async fn progress_notify_interval() {
     let c = Cluster::new(1).await;
-    c.members[0].node.watch_hub().set_progress_interval(Duration::from_millis(200));
+    c.node(0).watch_hub().set_progress_interval(Duration::from_millis(200));
     let mut kv = c.kv(0).await;
     let mut s = Stream::open(c.channel(0).await).await;
     s.create(WatchCreateRequest { progress_notify: true, ..create("foo", "", 0) });

@@ -4,11 +4,17 @@
 //!
 //! Workloads: put, linearizable and serializable single-key range, and
 //! kube-apiserver's txn-update, each at 1 client/1 connection, 100/10 and
-//! 1000/100; watch delivery latency; and RSS after loading N keys.
+//! 1000/100; watch delivery latency; and RSS after loading N keys. With
+//! `--members N` (N > 1) each server runs as an N-member cluster on loopback,
+//! connections are spread over the members, and (N ≥ 3) the leader is killed
+//! under load to measure failover.
 
+mod cluster;
+mod failover;
 mod report;
 mod server;
 mod stats;
+mod suite;
 mod watch;
 mod workload;
 
@@ -19,17 +25,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use report::{Cell, Row};
-use server::{Flavor, Launch, Server};
-use workload::{Kind, Limit, Shape, Spec};
-
-/// Concurrency levels for the KV workloads.
-const SHAPES: [Shape; 3] = [Shape::new(1, 1), Shape::new(100, 10), Shape::new(1000, 100)];
-const KV_KINDS: [Kind; 4] = [Kind::Put, Kind::RangeLinearizable, Kind::RangeSerializable, Kind::TxnUpdate];
-const KV_PREFIX: &str = "bench/kv/";
-const WATCH_PREFIX: &str = "bench/watch/";
-const MEM_PREFIX: &str = "bench/mem/";
-/// Time given to a server to settle after the memory load before RSS is read.
-const SETTLE: Duration = Duration::from_secs(2);
+use server::{Flavor, Launch};
+use workload::Limit;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -96,6 +93,20 @@ pub struct EtcdBench {
     /// Also write the report (Markdown) to this file.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Members per server: 1 benchmarks single members; N > 1 starts an N-member
+    /// cluster of each (clients spread over the members) and, for N ≥ 3, measures
+    /// leader failover.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=9))]
+    members: u16,
+    /// Failover runs per server, each on a fresh cluster (median and all values reported).
+    #[arg(long, default_value_t = 3)]
+    failover_runs: usize,
+    /// Writers putting during the failover runs, spread over the members.
+    #[arg(long, default_value_t = 16)]
+    failover_clients: usize,
+    /// Failover writers abandon a Put after this long and retry on the next member.
+    #[arg(long, default_value = "300ms", value_parser = parse_duration)]
+    failover_timeout: Duration,
 }
 
 impl EtcdBench {
@@ -106,6 +117,7 @@ impl EtcdBench {
             self.key_space = self.key_space.min(1000);
             self.memory_keys = self.memory_keys.min(10_000);
             self.quiet_wait = Duration::ZERO;
+            self.failover_runs = 1;
         }
         self
     }
@@ -166,18 +178,60 @@ fn run_etcd(cfg: EtcdBench) -> anyhow::Result<()> {
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let mut results: Vec<(Flavor, Vec<(String, Cell)>)> = Vec::new();
+    let mut failed = Vec::new();
     for flavor in flavors {
-        eprintln!("== {} ==", flavor.name());
-        let cells = rt.block_on(bench_server(flavor, &launch, &cfg))?;
+        eprintln!("== {} ({} member{}) ==", flavor.name(), cfg.members, if cfg.members == 1 { "" } else { "s" });
+        let mut cells = Vec::new();
+        // On an interrupt the bench future is dropped, and with it every server (killed on drop).
+        let outcome = rt.block_on(async {
+            tokio::select! {
+                r = suite::bench_flavor(flavor, &launch, &cfg, &mut cells) => Ok(r),
+                sig = interrupted() => Err(sig),
+            }
+        });
         results.push((flavor, cells));
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                eprintln!("error: {}: {e:#}", flavor.name());
+                failed.push(format!("{}: {e:#}", flavor.name()));
+            }
+            Err(sig) => {
+                eprintln!("error: {}: interrupted by {sig}; servers stopped", flavor.name());
+                failed.push(format!("{}: interrupted by {sig}", flavor.name()));
+                break;
+            }
+        }
     }
     let rows = merge_rows(&results);
-    let out = format!("{}\n{}", preamble(&cfg), report::render(&rows));
+    let mut out = format!("{}\n{}", preamble(&cfg), report::render(&rows));
+    if !failed.is_empty() {
+        out.push_str(&format!("\nIncomplete: {}\n", failed.join("; ")));
+    }
     println!("{out}");
     if let Some(path) = &cfg.output {
         std::fs::write(path, &out).with_context(|| format!("writing {}", path.display()))?;
     }
-    Ok(())
+    match failed.len() {
+        0 => Ok(()),
+        n => anyhow::bail!("the benchmark did not complete ({n} server(s) failed, see above)"),
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM, naming the signal.
+async fn interrupted() -> &'static str {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term => "SIGTERM",
+    }
 }
 
 /// Lines up each flavor's cells by workload name, in first-seen order.
@@ -201,124 +255,6 @@ fn merge_rows(results: &[(Flavor, Vec<(String, Cell)>)]) -> Vec<Row> {
     rows
 }
 
-fn log_cell(flavor: Flavor, name: &str, c: &Cell) {
-    eprintln!(
-        "{:>7} | {name:<36} | {:>8} ops/s | p50 {:>9} | p99 {:>9} | CPU/op {:>8} (client {:>8}) | RSS {:>10} | bg {:.2}{}",
-        flavor.name(),
-        report::fmt_ops(c.ops_per_sec),
-        report::fmt_dur(c.p50),
-        report::fmt_dur(c.p99),
-        report::fmt_dur(c.cpu_per_op),
-        report::fmt_dur(c.client_cpu_per_op),
-        report::fmt_rss(c.rss_kib),
-        c.background_cores.unwrap_or(f64::NAN),
-        c.note.as_deref().map(|n| format!(" | {n}")).unwrap_or_default(),
-    );
-}
-
-/// Waits for the machine to go quiet before a measurement (see `--quiet-wait`).
-async fn settle(srv: &Server, cfg: &EtcdBench) {
-    if cfg.quiet_wait.is_zero() {
-        return;
-    }
-    if let Some(bg) = stats::wait_quiet(srv.pid(), cfg.quiet_wait, cfg.quiet_below).await {
-        if bg >= cfg.quiet_below {
-            eprintln!("note: still {bg:.2} cores busy elsewhere after waiting {:?}", cfg.quiet_wait);
-        }
-    }
-}
-
-async fn bench_server(flavor: Flavor, launch: &Launch, cfg: &EtcdBench) -> anyhow::Result<Vec<(String, Cell)>> {
-    let mut out = Vec::new();
-    let mut push = |name: String, cell: Cell| {
-        log_cell(flavor, &name, &cell);
-        out.push((name, cell));
-    };
-    let load_shape = Shape::new(cfg.load_clients, cfg.load_conns);
-
-    let mut srv = Server::start(flavor, launch).await?;
-    push("idle after start".into(), Cell { rss_kib: srv.rss_kib(), ..Default::default() });
-    // Every key of the key space exists before the reads start.
-    let preload = Spec {
-        kind: Kind::Load,
-        shape: load_shape,
-        limit: Limit::Ops(cfg.key_space),
-        prefix: KV_PREFIX.into(),
-        key_space: cfg.key_space,
-        value_size: cfg.value_size,
-    };
-    workload::run(srv.url(), srv.pid(), &preload).await.context("preloading the key space")?;
-    for kind in KV_KINDS {
-        for shape in SHAPES {
-            let spec = Spec {
-                kind,
-                shape,
-                limit: cfg.limit(),
-                prefix: KV_PREFIX.into(),
-                key_space: cfg.key_space,
-                value_size: cfg.value_size,
-            };
-            let name = format!("{} {}", kind.label(), shape.label());
-            if !cfg.selected(&name) {
-                continue;
-            }
-            settle(&srv, cfg).await;
-            let sample = workload::run(srv.url(), srv.pid(), &spec).await.with_context(|| format!("running {name}"))?;
-            srv.check_alive()?;
-            push(name, Cell::from_sample(&sample, srv.rss_kib()));
-        }
-    }
-    let wspec = watch::WatchSpec {
-        prefix: WATCH_PREFIX.into(),
-        writers: cfg.watch_writers,
-        value_size: cfg.value_size,
-        warmup: cfg.warmup,
-        measure: cfg.duration,
-    };
-    let wname = format!("watch {}w put-ack→event", cfg.watch_writers);
-    let sname = format!("watch {}w put-send→event", cfg.watch_writers);
-    if cfg.selected(&wname) || cfg.selected(&sname) {
-        settle(&srv, cfg).await;
-        let outcome = watch::run(srv.url(), srv.pid(), &wspec).await;
-        let rss = srv.rss_kib();
-        match outcome {
-            Ok(watch::WatchOutcome::Measured { ack, send }) => {
-                push(wname, Cell::from_sample(&ack, rss));
-                push(sname, Cell::from_sample(&send, rss));
-            }
-            Ok(watch::WatchOutcome::Unavailable(why)) => {
-                push(wname, Cell::unavailable(why.clone(), rss));
-                push(sname, Cell::unavailable(why, rss));
-            }
-            Err(e) => {
-                push(wname, Cell::unavailable(format!("watch failed: {e:#}"), rss));
-                push(sname, Cell::unavailable(format!("watch failed: {e:#}"), rss));
-            }
-        }
-    }
-    drop(srv);
-    let name = format!("load {} keys×{} B {}, then RSS", cfg.memory_keys, cfg.value_size, load_shape.label());
-    if !cfg.selected(&name) {
-        return Ok(out);
-    }
-
-    // Memory: a fresh server holding exactly `memory_keys` keys.
-    let srv = Server::start(flavor, launch).await?;
-    let load = Spec {
-        kind: Kind::Load,
-        shape: load_shape,
-        limit: Limit::Ops(cfg.memory_keys),
-        prefix: MEM_PREFIX.into(),
-        key_space: cfg.memory_keys,
-        value_size: cfg.value_size,
-    };
-    settle(&srv, cfg).await;
-    let sample = workload::run(srv.url(), srv.pid(), &load).await.context("loading keys for the memory measurement")?;
-    tokio::time::sleep(SETTLE).await;
-    push(name, Cell::from_sample(&sample, srv.rss_kib()));
-    Ok(out)
-}
-
 fn preamble(cfg: &EtcdBench) -> String {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let mem_gib = std::fs::read_to_string("/proc/meminfo")
@@ -333,13 +269,35 @@ fn preamble(cfg: &EtcdBench) -> String {
         Some(n) => format!("{n} ops per workload"),
         None => format!("{:?} per workload after {:?} warm-up", cfg.duration, cfg.warmup),
     };
-    format!(
+    let mut text = format!(
         "capstan bench etcd: {cores} cores, {mem_gib} GiB RAM; {limit}; key space {}, values {} B; \
          etcd = {}; ratios are capstan/etcd (ops/s: higher is better; latency and RSS: lower is better)\n",
         cfg.key_space,
         cfg.value_size,
         cfg.etcd_bin.display()
-    )
+    );
+    if cfg.members > 1 {
+        text.push_str(&format!(
+            "\n{m}-member clusters on loopback, client connections spread round-robin over the members \
+             (connection i to the i-th member (mod {m}) counting from the leader, so 1 connection = the \
+             leader); watch: the watcher on a follower, the writers spread over all members; CPU/op and \
+             RSS are summed over the members.\n",
+            m = cfg.members
+        ));
+    }
+    if cfg.members >= 3 {
+        text.push_str(&format!(
+            "Failover: {} runs per server on fresh clusters; {} writers spread over the members put \
+             continuously (abandoning a Put after {:?} and retrying on the next member); after 2 s the \
+             leader (Maintenance.Status `leader` == `header.member_id`) is SIGKILLed. kill→first write = \
+             until the first successful Put sent after the kill; min bucket = the lowest 100 ms bucket in \
+             the 5 s after the kill; recovery = until the first 100 ms bucket after the dip back at ≥ 50 % of \
+             the mean over the second before the kill. Failover rows hold the median in the ops/s column \
+             (ms for the (ms) rows: lower is better), every run's value in the notes.\n",
+            cfg.failover_runs, cfg.failover_clients, cfg.failover_timeout
+        ));
+    }
+    text
 }
 
 #[cfg(test)]

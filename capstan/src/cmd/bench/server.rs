@@ -1,22 +1,18 @@
-//! Starting the servers under test: Debian's etcd, or `capstan etcd` by
-//! re-executing this binary, both with etcd's flags on free loopback ports and
-//! a fresh data dir. Each is killed (and its data removed) on drop.
+//! One server process under test: Debian's etcd, or `capstan etcd` by
+//! re-executing this binary, started with etcd's flags. Killed on drop;
+//! [`super::cluster::Cluster`] groups members and owns their data dirs.
 
+use std::fs::File;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context};
-use etcd_compat::proto::etcdserverpb::kv_client::KvClient;
-use etcd_compat::proto::etcdserverpb::RangeRequest;
-use tonic::transport::Endpoint;
 
 use super::stats;
 
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Which server a [`Server`] runs.
+/// Which server a cluster runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {
     Etcd,
@@ -41,28 +37,35 @@ pub struct Launch {
     pub data_root: PathBuf,
 }
 
-/// A running server process, killed on drop.
-pub struct Server {
-    pub flavor: Flavor,
-    url: String,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-fn free_port() -> anyhow::Result<u16> {
+/// A free loopback port (bound and released; the caller retries on a clash).
+pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-impl Server {
-    /// Starts `flavor` in a fresh data dir and waits until it serves a Range.
-    pub async fn start(flavor: Flavor, launch: &Launch) -> anyhow::Result<Server> {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("capstan-bench-{}-", flavor.name()))
-            .tempdir_in(&launch.data_root)
-            .with_context(|| format!("creating a data dir under {}", launch.data_root.display()))?;
-        let data_dir = dir.path().join("data");
-        let url = format!("http://127.0.0.1:{}", free_port()?);
-        let peer = format!("http://127.0.0.1:{}", free_port()?);
+/// Where and how one member runs: everything needed to (re)start it.
+#[derive(Debug, Clone)]
+pub struct MemberSpec {
+    pub name: String,
+    pub client_url: String,
+    pub peer_url: String,
+    pub data_dir: PathBuf,
+    /// Its stderr goes here (unless `BENCH_VERBOSE` is set).
+    pub log: PathBuf,
+    /// `n1=http://…,n2=http://…`
+    pub initial_cluster: String,
+    pub token: String,
+}
+
+/// A running member process, killed (SIGKILL) on drop.
+pub struct Member {
+    pub flavor: Flavor,
+    pub spec: MemberSpec,
+    child: Option<Child>,
+}
+
+impl Member {
+    /// Spawns the member; does not wait for it to serve.
+    pub fn spawn(flavor: Flavor, launch: &Launch, spec: MemberSpec) -> anyhow::Result<Member> {
         let mut cmd = match flavor {
             Flavor::Etcd => Command::new(&launch.etcd_bin),
             Flavor::Capstan => {
@@ -71,72 +74,75 @@ impl Server {
                 c
             }
         };
-        cmd.args(["--name", "bench"])
+        cmd.args(["--name", &spec.name])
             .arg("--data-dir")
-            .arg(&data_dir)
-            .args(["--listen-client-urls", &url, "--advertise-client-urls", &url])
-            .args(["--listen-peer-urls", &peer, "--initial-advertise-peer-urls", &peer])
-            .arg("--initial-cluster")
-            .arg(format!("bench={peer}"))
+            .arg(&spec.data_dir)
+            .args(["--listen-client-urls", &spec.client_url, "--advertise-client-urls", &spec.client_url])
+            .args(["--listen-peer-urls", &spec.peer_url, "--initial-advertise-peer-urls", &spec.peer_url])
+            .args(["--initial-cluster", &spec.initial_cluster])
+            .args(["--initial-cluster-state", "new", "--initial-cluster-token", &spec.token])
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stdout(Stdio::null());
         if std::env::var_os("BENCH_VERBOSE").is_some() {
             cmd.stderr(Stdio::inherit());
+        } else {
+            let log = File::create(&spec.log).with_context(|| format!("creating {}", spec.log.display()))?;
+            cmd.stderr(log);
         }
-        let child = cmd.spawn().with_context(|| format!("spawning {} ({:?})", flavor.name(), cmd.get_program()))?;
-        let mut server = Server { flavor, url, child, _dir: dir };
-        server.wait_ready().await?;
-        Ok(server)
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("spawning {} member {} ({:?})", flavor.name(), spec.name, cmd.get_program()))?;
+        Ok(Member { flavor, spec, child: Some(child) })
     }
 
-    async fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                bail!("{} exited during startup: {status}", self.flavor.name());
-            }
-            if let Ok(ep) = Endpoint::from_shared(self.url.clone()) {
-                if let Ok(ch) = ep.connect().await {
-                    let req = RangeRequest { key: b"health".to_vec(), ..Default::default() };
-                    if KvClient::new(ch).range(req).await.is_ok() {
-                        return Ok(());
-                    }
-                }
-            }
-            if Instant::now() > deadline {
-                bail!("{} on {} not ready after {READY_TIMEOUT:?}", self.flavor.name(), self.url);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    /// The process id, `None` once killed.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Current resident memory (KiB), `None` if /proc could not be read.
+    /// Resident memory (KiB), `None` if killed or /proc is unreadable.
     pub fn rss_kib(&self) -> Option<u64> {
-        stats::rss_kib(self.pid()).ok()
+        stats::rss_kib(self.pid()?).ok()
     }
 
-    /// Fails if the process has exited.
+    /// Fails (with the tail of its log) if the process has exited or was killed.
     pub fn check_alive(&mut self) -> anyhow::Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            bail!("{} exited: {status}", self.flavor.name());
+        let Some(child) = self.child.as_mut() else {
+            bail!("{} member {} was killed", self.flavor.name(), self.spec.name);
+        };
+        if let Some(status) = child.try_wait()? {
+            bail!("{} member {} exited: {status}{}", self.flavor.name(), self.spec.name, self.log_tail());
         }
         Ok(())
     }
+
+    /// SIGKILLs the process and reaps it; returns the instant just before the signal.
+    pub fn kill(&mut self) -> Instant {
+        let at = Instant::now();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        at
+    }
+
+    /// The last lines of the member's log, formatted for an error message.
+    pub fn log_tail(&self) -> String {
+        const LINES: usize = 8;
+        match std::fs::read_to_string(&self.spec.log) {
+            Ok(text) if !text.trim().is_empty() => {
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = lines[lines.len().saturating_sub(LINES)..].join("\n    ");
+                format!("\n  last lines of its log:\n    {tail}")
+            }
+            _ => String::from("\n  (no log output; BENCH_VERBOSE=1 passes the servers' stderr through)"),
+        }
+    }
 }
 
-impl Drop for Server {
+impl Drop for Member {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 

@@ -119,14 +119,15 @@ fn pid_ticks(pid: u32) -> Option<u64> {
     parse_pid_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
-/// Reads the counters now; `None` where /proc is unreadable.
-pub fn cpu_snapshot(server_pid: u32) -> Option<CpuTimes> {
+/// Reads the counters now (`server` summed over `server_pids`, a cluster's
+/// members); `None` where /proc is unreadable.
+pub fn cpu_snapshot(server_pids: &[u32]) -> Option<CpuTimes> {
     let (machine_busy, machine_total) = parse_proc_stat(&std::fs::read_to_string("/proc/stat").ok()?)?;
     Some(CpuTimes {
         machine_busy,
         machine_total,
         bench: pid_ticks(std::process::id())?,
-        server: pid_ticks(server_pid)?,
+        server: server_pids.iter().map(|p| pid_ticks(*p)).sum::<Option<u64>>()?,
     })
 }
 
@@ -152,9 +153,9 @@ pub fn cores() -> usize {
 }
 
 /// Sleeps until `at`, then reads the counters; returns them with the read time.
-pub async fn snapshot_at(server_pid: u32, at: Instant) -> (Option<CpuTimes>, Instant) {
+pub async fn snapshot_at(server_pids: Vec<u32>, at: Instant) -> (Option<CpuTimes>, Instant) {
     tokio::time::sleep_until(at.into()).await;
-    (cpu_snapshot(server_pid), Instant::now())
+    (cpu_snapshot(&server_pids), Instant::now())
 }
 
 /// CPU use between two timed snapshots.
@@ -165,12 +166,12 @@ pub fn cpu_between(a: (Option<CpuTimes>, Instant), b: (Option<CpuTimes>, Instant
 /// Waits (up to `max_wait`) until other processes keep fewer than
 /// `threshold` cores busy, sampling every half second. Returns the last
 /// background load seen.
-pub async fn wait_quiet(server_pid: u32, max_wait: Duration, threshold: f64) -> Option<f64> {
+pub async fn wait_quiet(server_pids: &[u32], max_wait: Duration, threshold: f64) -> Option<f64> {
     let deadline = Instant::now() + max_wait;
     let mut last = None;
     while Instant::now() < deadline {
-        let a = (cpu_snapshot(server_pid), Instant::now());
-        let b = snapshot_at(server_pid, Instant::now() + Duration::from_millis(500)).await;
+        let a = (cpu_snapshot(server_pids), Instant::now());
+        let b = snapshot_at(server_pids.to_vec(), Instant::now() + Duration::from_millis(500)).await;
         last = cpu_between(a, b).map(|u| u.background_cores);
         if last.is_none_or(|bg| bg < threshold) {
             break;
@@ -281,7 +282,7 @@ mod tests {
 
     #[test]
     fn cpu_snapshot_of_this_process() {
-        let s = cpu_snapshot(std::process::id()).unwrap();
+        let s = cpu_snapshot(&[std::process::id()]).unwrap();
         assert!(s.machine_total >= s.machine_busy && s.machine_total > 0);
     }
 

@@ -17,7 +17,7 @@ use futures::StreamExt;
 use tonic::Code;
 
 use super::stats::{self, Latency, Sample};
-use super::workload::connect;
+use super::workload::{connect, connect_spread};
 
 /// How long the watcher waits for stragglers after the writers stop.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -75,7 +75,11 @@ fn stamped_value(epoch: Instant, sent: Instant, size: usize) -> Vec<u8> {
     v
 }
 
-pub async fn run(url: &str, server_pid: u32, spec: &WatchSpec) -> anyhow::Result<WatchOutcome> {
+/// Watches on the last of `urls` (a cluster's members, leader first, so the
+/// watcher is on a follower; processes `server_pids`); the writers share one
+/// connection per member, writer `w` using member `w % urls.len()`.
+pub async fn run(urls: &[String], server_pids: &[u32], spec: &WatchSpec) -> anyhow::Result<WatchOutcome> {
+    let url = urls.last().context("no endpoints to watch")?;
     let watch_ch = connect(url, 1).await?.remove(0);
     let mut watcher = WatchClient::new(watch_ch);
     let create = WatchRequest {
@@ -104,15 +108,15 @@ pub async fn run(url: &str, server_pid: u32, spec: &WatchSpec) -> anyhow::Result
     let epoch = Instant::now();
     let measure_from = epoch + spec.warmup;
     let stop_at = measure_from + spec.measure;
-    let cpu_from = tokio::spawn(stats::snapshot_at(server_pid, measure_from));
-    let cpu_to = tokio::spawn(stats::snapshot_at(server_pid, stop_at));
+    let cpu_from = tokio::spawn(stats::snapshot_at(server_pids.to_vec(), measure_from));
+    let cpu_to = tokio::spawn(stats::snapshot_at(server_pids.to_vec(), stop_at));
     let acks = Arc::new(AckLog::default());
     let acked = Arc::new(AtomicU64::new(0));
     let writers_done = Arc::new(AtomicBool::new(false));
-    let write_ch = connect(url, 1).await?.remove(0);
+    let write_chs = connect_spread(urls, urls.len()).await?;
     let mut writers = Vec::new();
     for w in 0..spec.writers.max(1) {
-        let mut kv = KvClient::new(write_ch.clone());
+        let mut kv = KvClient::new(write_chs[w % write_chs.len()].clone());
         let (acks, acked) = (acks.clone(), acked.clone());
         let (prefix, size) = (spec.prefix.clone(), spec.value_size);
         writers.push(tokio::spawn(async move {

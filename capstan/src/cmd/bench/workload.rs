@@ -100,6 +100,17 @@ pub async fn connect(url: &str, n: usize) -> anyhow::Result<Vec<Channel>> {
     Ok(out)
 }
 
+/// Opens `n` connections spread round-robin over `urls` (connection `i` goes
+/// to `urls[i % urls.len()]`), as etcd's benchmark does with several endpoints.
+pub async fn connect_spread(urls: &[String], n: usize) -> anyhow::Result<Vec<Channel>> {
+    anyhow::ensure!(!urls.is_empty(), "no endpoints to connect to");
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n.max(1) {
+        out.extend(connect(&urls[i % urls.len()], 1).await?);
+    }
+    Ok(out)
+}
+
 /// Per-client state.
 struct Client {
     kv: KvClient<Channel>,
@@ -223,10 +234,10 @@ async fn client_loop(mut client: Client, spec: Arc<Spec>, ctl: Arc<Control>) -> 
     Ok(out)
 }
 
-/// Runs `spec` against `url` (served by process `server_pid`) and returns
-/// what was measured.
-pub async fn run(url: &str, server_pid: u32, spec: &Spec) -> anyhow::Result<Sample> {
-    let channels = connect(url, spec.shape.conns).await?;
+/// Runs `spec` against `urls` (the members of a cluster whose processes are
+/// `server_pids`; connections spread over them) and returns what was measured.
+pub async fn run(urls: &[String], server_pids: &[u32], spec: &Spec) -> anyhow::Result<Sample> {
+    let channels = connect_spread(urls, spec.shape.conns).await?;
     let spec = Arc::new(spec.clone());
     let start = Instant::now();
     let (measure_from, stop_at) = match spec.limit {
@@ -234,8 +245,8 @@ pub async fn run(url: &str, server_pid: u32, spec: &Spec) -> anyhow::Result<Samp
         Limit::Ops(_) => (start, None),
     };
     let ctl = Arc::new(Control { next_op: AtomicU64::new(0), measure_from, stop_at });
-    let cpu_from = tokio::spawn(stats::snapshot_at(server_pid, measure_from));
-    let cpu_to = stop_at.map(|stop| tokio::spawn(stats::snapshot_at(server_pid, stop)));
+    let cpu_from = tokio::spawn(stats::snapshot_at(server_pids.to_vec(), measure_from));
+    let cpu_to = stop_at.map(|stop| tokio::spawn(stats::snapshot_at(server_pids.to_vec(), stop)));
     let mut tasks = Vec::with_capacity(spec.shape.clients);
     for id in 0..spec.shape.clients {
         let client = Client {
@@ -263,7 +274,7 @@ pub async fn run(url: &str, server_pid: u32, spec: &Spec) -> anyhow::Result<Samp
     };
     let cpu_to = match cpu_to {
         Some(t) => t.await?,
-        None => (stats::cpu_snapshot(server_pid), Instant::now()),
+        None => (stats::cpu_snapshot(server_pids), Instant::now()),
     };
     let cpu = stats::cpu_between(cpu_from.await?, cpu_to);
     Ok(Sample { ops, errors, elapsed, latency, first_error, cpu })

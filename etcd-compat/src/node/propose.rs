@@ -1,0 +1,84 @@
+//! Proposals: a write becomes a Raft entry at the leader; a follower forwards
+//! it over the peer API. The caller gets the applied result or etcd's error.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use openraft::error::{ClientWriteError, RaftError};
+
+use super::Node;
+use crate::apply::Response;
+use crate::error::{Error, Result};
+use crate::proto::capstanpb::Command;
+use crate::raft::types::{decode_result, Member, Request};
+
+impl Node {
+    /// Proposes a command and waits until it is committed and applied here
+    /// or at the leader.
+    pub async fn propose(&self, cmd: Command) -> Result<Response> {
+        let deadline = Instant::now() + self.request_timeout();
+        match tokio::time::timeout_at(deadline.into(), self.propose_until(cmd, deadline)).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout),
+        }
+    }
+
+    async fn propose_until(&self, cmd: Command, deadline: Instant) -> Result<Response> {
+        loop {
+            match self.leader() {
+                Some(l) if l == self.member_id => return self.propose_local(cmd).await,
+                Some(l) => {
+                    if let Some(member) = self.member_info(l) {
+                        return self.forward(&member, cmd).await;
+                    }
+                }
+                None => {}
+            }
+            // No leader known yet: wait for one, up to an election or two.
+            let wait = deadline
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_millis(3 * self.config.election_timeout_ms.max(100)));
+            let r = self.raft.wait(Some(wait)).metrics(|m| m.current_leader.is_some(), "a leader").await;
+            if r.is_err() {
+                return Err(Error::NoLeader);
+            }
+        }
+    }
+
+    /// Appends at this member, which must lead. Used for forwarded proposals
+    /// too, so it never forwards again.
+    pub async fn propose_local(&self, cmd: Command) -> Result<Response> {
+        while self.transferring.load(Ordering::Acquire) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        match self.raft.client_write(Request(cmd)).await {
+            Ok(r) => r.data.0,
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(Error::LeaderChanged),
+            Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e))) => Err(Error::Raft(e.to_string())),
+            Err(RaftError::Fatal(_)) => Err(Error::Stopped),
+        }
+    }
+
+    async fn forward(&self, leader: &Member, cmd: Command) -> Result<Response> {
+        let mut client = self.peers.client(leader)?;
+        match client.propose(cmd).await {
+            Ok(r) => decode_result(r.into_inner()),
+            Err(s) => Err(remote_error(s)),
+        }
+    }
+
+    /// The member record of `id` in the current membership.
+    pub fn member_info(&self, id: u64) -> Option<Member> {
+        self.raft.metrics().borrow().membership_config.membership().get_node(&id).cloned()
+    }
+}
+
+/// An error from a peer call: the peer's own etcd error as it sent it, or,
+/// for a transport failure, etcd's answer for a leader lost mid-request.
+pub(crate) fn remote_error(s: tonic::Status) -> Error {
+    if s.message().starts_with("etcdserver:") {
+        Error::Remote { code: s.code() as i32, message: s.message().to_string() }
+    } else {
+        Error::LeaderChanged
+    }
+}
