@@ -58,8 +58,9 @@ pub fn initial_members(config: &Config) -> Result<BTreeMap<NodeId, Member>> {
     let mut out = BTreeMap::new();
     for (name, peer_urls) in by_name {
         let id = member_id(&peer_urls, &config.initial_cluster_token, &[]);
-        let client_urls = if name == config.name { config.advertise_client_urls.clone() } else { Vec::new() };
-        if out.insert(id, Member { name: name.clone(), peer_urls, client_urls }).is_some() {
+        // Every member must bootstrap with the same membership, so client
+        // URLs start empty; each member publishes its own once running.
+        if out.insert(id, Member { name: name.clone(), peer_urls, client_urls: Vec::new() }).is_some() {
             return Err(Error::InvalidArgument(format!("--initial-cluster: duplicate peer URLs for {name:?}")));
         }
     }

@@ -99,17 +99,20 @@ fn unreachable<E: std::error::Error>(e: &Error) -> RPCError<NodeId, Member, E> {
     RPCError::Unreachable(Unreachable::new(e))
 }
 
+/// One unary peer call taking and returning a bincode message.
+type PeerRpc = fn(
+    PeerClient<Channel>,
+    RaftMessage,
+) -> std::pin::Pin<
+    Box<dyn Future<Output = std::result::Result<tonic::Response<RaftMessage>, tonic::Status>> + Send>,
+>;
+
 impl PeerNetwork {
     async fn call<Req, Resp, E>(
         &mut self,
         req: &Req,
         option: &RPCOption,
-        rpc: fn(
-            PeerClient<Channel>,
-            RaftMessage,
-        ) -> std::pin::Pin<
-            Box<dyn Future<Output = std::result::Result<tonic::Response<RaftMessage>, tonic::Status>> + Send>,
-        >,
+        rpc: PeerRpc,
     ) -> std::result::Result<Resp, RPCError<NodeId, Member, RaftError<NodeId, E>>>
     where
         Req: serde::Serialize,

@@ -200,7 +200,7 @@ impl Worker {
         }
         let Some(last) = last else { return Ok(replies) };
         let batch = self.applier.batch_mut();
-        batch.put(Table::Meta, META_APPLIED.to_vec(), encode(&Some(last))?);
+        batch.put(Table::Meta, META_APPLIED.to_vec(), encode(&last)?);
         if let Some(m) = membership {
             batch.put(Table::Meta, META_MEMBERSHIP.to_vec(), encode(&m)?);
         }
@@ -274,7 +274,10 @@ impl Worker {
             }
             Ok(())
         })?;
-        batch.put(Table::Meta, META_APPLIED.to_vec(), encode(&meta.last_log_id)?);
+        match meta.last_log_id {
+            Some(l) => batch.put(Table::Meta, META_APPLIED.to_vec(), encode(&l)?),
+            None => batch.delete(Table::Meta, META_APPLIED.to_vec()),
+        }
         batch.put(Table::Meta, META_MEMBERSHIP.to_vec(), encode(&meta.last_membership)?);
         engine.commit(&batch)?;
         self.last_sync = Instant::now();

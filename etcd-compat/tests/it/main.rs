@@ -5,4 +5,5 @@ mod auth;
 mod cluster;
 mod kv;
 mod maintenance;
+mod raft;
 mod watch;

@@ -51,6 +51,8 @@ pub struct Analysis {
     /// Start of the first bucket, after the first bucket below 50 % of the
     /// baseline, that is back at ≥ 50 % (zero if there was no such dip).
     pub recovery: Option<Duration>,
+    /// Total time in [`AFTER`] spent in buckets below 50 % of the baseline.
+    pub below_half: Duration,
     /// Successful puts per bucket, from −[`BEFORE`] to +[`AFTER`].
     pub buckets: Vec<u64>,
 }
@@ -108,7 +110,8 @@ pub fn analyze(writes: &[(i64, i64)]) -> Analysis {
             .and_then(|i| u32::try_from(dip + i).ok())
             .map(|i| BUCKET * i),
     };
-    Analysis { pre_kill_ops, first_write, min_bucket_ops, recovery, buckets }
+    let below_half = BUCKET * u32::try_from(post.iter().filter(|c| per_bucket(**c) < threshold).count()).unwrap_or(0);
+    Analysis { pre_kill_ops, first_write, min_bucket_ops, recovery, below_half, buckets }
 }
 
 struct ClientResult {
@@ -236,6 +239,7 @@ mod tests {
         assert_eq!(a.min_bucket_ops, 0.0);
         assert_eq!(a.first_write, Some(Duration::from_millis(1500)));
         assert_eq!(a.recovery, Some(Duration::from_millis(1500)));
+        assert_eq!(a.below_half, Duration::from_millis(1500));
     }
 
     #[test]

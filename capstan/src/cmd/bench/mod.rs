@@ -98,7 +98,7 @@ pub struct EtcdBench {
     /// leader failover.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=9))]
     members: u16,
-    /// Failover runs per server, each on a fresh cluster (median and all values reported).
+    /// Failover runs per server, each on a fresh cluster (median and all values reported; 1 with --quick).
     #[arg(long, default_value_t = 3)]
     failover_runs: usize,
     /// Writers putting during the failover runs, spread over the members.

@@ -75,6 +75,15 @@ fn kv_workloads(members: usize) -> Vec<(Kind, Shape)> {
     KV_KINDS.iter().flat_map(|k| SHAPES.iter().map(move |s| (*k, *s))).collect()
 }
 
+fn push(out: &mut Vec<(String, Cell)>, flavor: Flavor, name: String, cell: Cell) {
+    log_cell(flavor, &name, &cell);
+    out.push((name, cell));
+}
+
+fn spec(cfg: &EtcdBench, kind: Kind, shape: Shape, limit: Limit, prefix: &str, key_space: u64) -> Spec {
+    Spec { kind, shape, limit, prefix: prefix.into(), key_space, value_size: cfg.value_size }
+}
+
 /// Runs everything selected against `flavor`, appending each result to `out`
 /// as it is measured (so a failure half-way keeps what was measured before it).
 pub async fn bench_flavor(
@@ -83,41 +92,75 @@ pub async fn bench_flavor(
     cfg: &EtcdBench,
     out: &mut Vec<(String, Cell)>,
 ) -> anyhow::Result<()> {
-    let mut push = |name: String, cell: Cell| {
-        log_cell(flavor, &name, &cell);
-        out.push((name, cell));
-    };
     let members = usize::from(cfg.members);
-    let load_shape = Shape::new(cfg.load_clients, cfg.load_conns);
-    let spec = |kind, shape, limit, prefix: &str, key_space| Spec {
-        kind,
-        shape,
-        limit,
-        prefix: prefix.into(),
-        key_space,
-        value_size: cfg.value_size,
-    };
-
-    let mut c = Cluster::start(flavor, launch, members).await?;
+    let kv: Vec<(Kind, Shape)> = kv_workloads(members)
+        .into_iter()
+        .filter(|(k, s)| cfg.selected(&format!("{} {}", k.label(), s.label())))
+        .collect();
+    let (wname, sname) = watch_names(cfg);
+    let watch = cfg.selected(&wname) || cfg.selected(&sname);
+    if !kv.is_empty() || watch {
+        kv_and_watch(flavor, launch, cfg, &kv, watch, out).await?;
+    }
     if members > 1 {
+        if [FAILOVER_PRE, FAILOVER_FIRST, FAILOVER_MIN, FAILOVER_RECOVERY].iter().any(|n| cfg.selected(n)) {
+            for (name, cell) in failover_rows(flavor, launch, cfg).await? {
+                push(out, flavor, name, cell);
+            }
+        }
+        return Ok(());
+    }
+
+    let load_shape = Shape::new(cfg.load_clients, cfg.load_conns);
+    let name = format!("load {} keys×{} B {}, then RSS", cfg.memory_keys, cfg.value_size, load_shape.label());
+    if !cfg.selected(&name) {
+        return Ok(());
+    }
+    // Memory: a fresh server holding exactly `memory_keys` keys.
+    let c = Cluster::start(flavor, launch, 1).await?;
+    let load = spec(cfg, Kind::Load, load_shape, Limit::Ops(cfg.memory_keys), MEM_PREFIX, cfg.memory_keys);
+    settle(&c, cfg).await;
+    let sample = workload::run(&c.urls(), &c.pids(), &load).await.context("loading keys for the memory measurement")?;
+    tokio::time::sleep(SETTLE).await;
+    push(out, flavor, name, Cell::from_sample(&sample, c.rss_kib()));
+    Ok(())
+}
+
+fn watch_names(cfg: &EtcdBench) -> (String, String) {
+    (format!("watch {}w put-ack→event", cfg.watch_writers), format!("watch {}w put-send→event", cfg.watch_writers))
+}
+
+/// The KV workloads `kv` and (if `watch`) the watch workload, one after the
+/// other on one cluster whose key space is loaded first.
+async fn kv_and_watch(
+    flavor: Flavor,
+    launch: &Launch,
+    cfg: &EtcdBench,
+    kv: &[(Kind, Shape)],
+    watch: bool,
+    out: &mut Vec<(String, Cell)>,
+) -> anyhow::Result<()> {
+    let mut c = Cluster::start(flavor, launch, usize::from(cfg.members)).await?;
+    if cfg.members > 1 {
         let leader = c.leader().await?;
         eprintln!("{} cluster ready, leader {}, data in {}", flavor.name(), c.name(leader), c.dir().display());
     }
-    push("idle after start".into(), Cell { rss_kib: c.rss_kib(), ..Default::default() });
+    push(out, flavor, "idle after start".into(), Cell { rss_kib: c.rss_kib(), ..Default::default() });
     // Every key of the key space exists before the reads start.
-    let preload = spec(Kind::Load, load_shape, Limit::Ops(cfg.key_space), KV_PREFIX, cfg.key_space);
+    let load_shape = Shape::new(cfg.load_clients, cfg.load_conns);
+    let preload = spec(cfg, Kind::Load, load_shape, Limit::Ops(cfg.key_space), KV_PREFIX, cfg.key_space);
     workload::run(&c.urls_leader_first().await?, &c.pids(), &preload).await.context("preloading the key space")?;
-    for (kind, shape) in kv_workloads(members) {
+    for &(kind, shape) in kv {
         let name = format!("{} {}", kind.label(), shape.label());
-        if !cfg.selected(&name) {
-            continue;
-        }
         settle(&c, cfg).await;
-        let s = spec(kind, shape, cfg.limit(), KV_PREFIX, cfg.key_space);
+        let s = spec(cfg, kind, shape, cfg.limit(), KV_PREFIX, cfg.key_space);
         let urls = c.urls_leader_first().await?;
         let sample = workload::run(&urls, &c.pids(), &s).await.with_context(|| format!("running {name}"))?;
         c.check_alive()?;
-        push(name, Cell::from_sample(&sample, c.rss_kib()));
+        push(out, flavor, name, Cell::from_sample(&sample, c.rss_kib()));
+    }
+    if !watch {
+        return Ok(());
     }
     let wspec = watch::WatchSpec {
         prefix: WATCH_PREFIX.into(),
@@ -126,54 +169,26 @@ pub async fn bench_flavor(
         warmup: cfg.warmup,
         measure: cfg.duration,
     };
-    let wname = format!("watch {}w put-ack→event", cfg.watch_writers);
-    let sname = format!("watch {}w put-send→event", cfg.watch_writers);
-    if cfg.selected(&wname) || cfg.selected(&sname) {
-        settle(&c, cfg).await;
-        let outcome = match c.urls_leader_first().await {
-            Ok(urls) => watch::run(&urls, &c.pids(), &wspec).await,
-            Err(e) => Err(e),
-        };
-        let rss = c.rss_kib();
-        match outcome {
-            Ok(watch::WatchOutcome::Measured { ack, send }) => {
-                push(wname, Cell::from_sample(&ack, rss));
-                push(sname, Cell::from_sample(&send, rss));
-            }
-            Ok(watch::WatchOutcome::Unavailable(why)) => {
-                push(wname, Cell::unavailable(why.clone(), rss));
-                push(sname, Cell::unavailable(why, rss));
-            }
-            Err(e) => {
-                push(wname, Cell::unavailable(format!("watch failed: {e:#}"), rss));
-                push(sname, Cell::unavailable(format!("watch failed: {e:#}"), rss));
-            }
-        }
-        c.check_alive()?;
-    }
-    drop(c);
-
-    if members > 1 {
-        if [FAILOVER_PRE, FAILOVER_FIRST, FAILOVER_MIN, FAILOVER_RECOVERY].iter().any(|n| cfg.selected(n)) {
-            for (name, cell) in failover_rows(flavor, launch, cfg).await? {
-                push(name, cell);
-            }
-        }
-        return Ok(());
-    }
-
-    let name = format!("load {} keys×{} B {}, then RSS", cfg.memory_keys, cfg.value_size, load_shape.label());
-    if !cfg.selected(&name) {
-        return Ok(());
-    }
-    // Memory: a fresh server holding exactly `memory_keys` keys.
-    let c = Cluster::start(flavor, launch, 1).await?;
-    let load = spec(Kind::Load, load_shape, Limit::Ops(cfg.memory_keys), MEM_PREFIX, cfg.memory_keys);
+    let (wname, sname) = watch_names(cfg);
     settle(&c, cfg).await;
-    let sample = workload::run(&c.urls(), &c.pids(), &load).await.context("loading keys for the memory measurement")?;
-    tokio::time::sleep(SETTLE).await;
-    push(name, Cell::from_sample(&sample, c.rss_kib()));
-    Ok(())
+    let outcome = match c.urls_leader_first().await {
+        Ok(urls) => watch::run(&urls, &c.pids(), &wspec).await,
+        Err(e) => Err(e),
+    };
+    let rss = c.rss_kib();
+    let (ack, send) = match outcome {
+        Ok(watch::WatchOutcome::Measured { ack, send }) => {
+            (Cell::from_sample(&ack, rss), Cell::from_sample(&send, rss))
+        }
+        Ok(watch::WatchOutcome::Unavailable(why)) => (Cell::unavailable(why.clone(), rss), Cell::unavailable(why, rss)),
+        Err(e) => {
+            let why = format!("watch failed: {e:#}");
+            (Cell::unavailable(why.clone(), rss), Cell::unavailable(why, rss))
+        }
+    };
+    push(out, flavor, wname, ack);
+    push(out, flavor, sname, send);
+    c.check_alive()
 }
 
 /// `--failover-runs` runs, each on a fresh cluster; one row per figure.
@@ -207,7 +222,7 @@ fn log_run(flavor: Flavor, i: usize, of: usize, r: &FailoverRun) {
     let ms = |d: Option<Duration>| d.map_or_else(|| "n/a (not within 5 s)".into(), |d| format!("{} ms", d.as_millis()));
     eprintln!(
         "{:>7} | failover run {i}/{of}: killed leader {}, new leader {}; pre-kill {:.0} ops/s, first write after {}, \
-         min bucket {:.0} ops/s, back to 50% after {}; {} failed/timed-out requests",
+         min bucket {:.0} ops/s, back to 50% after {} ({} ms below 50% in all); {} failed/timed-out requests",
         flavor.name(),
         r.killed,
         r.new_leader,
@@ -215,6 +230,7 @@ fn log_run(flavor: Flavor, i: usize, of: usize, r: &FailoverRun) {
         ms(a.first_write),
         a.min_bucket_ops,
         ms(a.recovery),
+        a.below_half.as_millis(),
         r.errors
     );
     let b: Vec<String> = a.buckets.iter().map(u64::to_string).collect();
@@ -278,6 +294,7 @@ mod tests {
                 first_write: first.map(Duration::from_millis),
                 min_bucket_ops: 0.0,
                 recovery: first.map(Duration::from_millis),
+                below_half: Duration::ZERO,
                 buckets: Vec::new(),
             },
             killed: "n1".into(),

@@ -3,7 +3,7 @@
 //!
 //! Everything lives in memory (a `BTreeMap` behind a mutex, like etcd's unstable +
 //! unsnapshotted log) so reads never touch the disk. When opened on a directory every
-//! change is also framed into a write-ahead log (see [`wal`]) that one dedicated
+//! change is also framed into a write-ahead log (`wal.rs`) that one dedicated
 //! writer thread ("raft-wal") writes and fdatasyncs in batches: `append` returns as
 //! soon as the entries are in memory and queued, and its callback fires after the
 //! fsync that covers it (group commit). `save_vote` and `truncate` wait for their
@@ -52,6 +52,8 @@ pub struct LogStats {
 }
 
 /// The Raft log store. Cheap to clone: every clone is a handle on the same log.
+/// Dropping the last handle lets the writer finish what is queued, fsync and exit,
+/// and waits for it (so the directory can be reopened right after).
 #[derive(Clone)]
 pub struct LogStore {
     inner: Arc<Inner>,

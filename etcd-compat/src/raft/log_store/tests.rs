@@ -1,3 +1,6 @@
+//! Tests of the log store: openraft's conformance suite (WAL and memory), reopen,
+//! torn tails, group commit and segment rotation/purge.
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -238,8 +241,9 @@ async fn torn_segment_header_and_sealed_corruption() {
     assert!(LogStore::open(dir.path()).is_err());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn group_commit_batches_fsyncs() {
+/// `TASKS` tasks append `PER_TASK` single-entry batches each, keeping up to `window`
+/// appends in flight; returns how many fsyncs the writer made.
+async fn concurrent_appends(window: usize) -> u64 {
     const TASKS: u64 = 10;
     const PER_TASK: u64 = 100;
     let dir = tempfile::tempdir().unwrap();
@@ -253,7 +257,7 @@ async fn group_commit_batches_fsyncs() {
     for _ in 0..TASKS {
         let (store, next, completed) = (store.clone(), next.clone(), completed.clone());
         tasks.push(tokio::spawn(async move {
-            let mut pending = Vec::new();
+            let mut pending = std::collections::VecDeque::new();
             for _ in 0..PER_TASK {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 let index = {
@@ -271,9 +275,9 @@ async fn group_commit_batches_fsyncs() {
                 // Readable as soon as append returns, flushed or not.
                 let got = store.clone().try_get_log_entries(index..=index).await.unwrap();
                 assert_eq!(got.len(), 1);
-                pending.push(rx);
-                if pending.len() >= 4 {
-                    pending.remove(0).await.unwrap().unwrap();
+                pending.push_back(rx);
+                while pending.len() >= window {
+                    pending.pop_front().unwrap().await.unwrap().unwrap();
                 }
                 tokio::task::yield_now().await;
             }
@@ -288,16 +292,63 @@ async fn group_commit_batches_fsyncs() {
     let appends = TASKS * PER_TASK;
     let fsyncs = store.stats().fsyncs - before;
     println!(
-        "group commit: {appends} appends, {fsyncs} fsyncs ({:.1} appends per fsync)",
+        "group commit, window {window}: {appends} appends, {fsyncs} fsyncs ({:.1} appends per fsync)",
         appends as f64 / fsyncs as f64
     );
-    assert!(fsyncs * 4 < appends, "{fsyncs} fsyncs for {appends} appends");
     // Callbacks fire in log order.
     assert_eq!(*completed.lock(), (1..=appends).collect::<Vec<_>>());
     assert_eq!(indexes(&store).await, (1..=appends).collect::<Vec<_>>());
     drop(store);
     let store = LogStore::open(dir.path()).unwrap();
-    assert_eq!(indexes(&store).await.len() as u64, appends);
+    assert_eq!(indexes(&store).await, (1..=appends).collect::<Vec<_>>());
+    assert!(fsyncs < appends, "{fsyncs} fsyncs for {appends} appends");
+    fsyncs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_commit_batches_fsyncs() {
+    // How much batching happens depends on the fsync latency (a lot on a disk, little
+    // on tmpfs); the numbers are printed, the assertion is only "fewer".
+    concurrent_appends(1).await; // every task waits for each append
+    concurrent_appends(4).await; // pipelined, as openraft does
+}
+
+/// Deterministic: while the writer is busy, everything queued shares one fsync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_commit_one_fsync_covers_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LogStore::open(dir.path()).unwrap();
+    let before = store.stats().fsyncs;
+    // The first append's callback holds the writer thread until released.
+    let (release, hold) = std::sync::mpsc::channel::<()>();
+    store
+        .append_with(
+            vec![entry(1, 1, 100)],
+            Box::new(move |r| {
+                r.unwrap();
+                let _ = hold.recv();
+            }),
+        )
+        .unwrap();
+    let mut rxs = Vec::new();
+    for i in 2..=1000 {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let done = Box::new(move |r| {
+            let _ = tx.send(r);
+        });
+        store.append_with(vec![entry(1, i, 100)], done).unwrap();
+        rxs.push(rx);
+    }
+    release.send(()).unwrap();
+    for rx in rxs {
+        rx.await.unwrap().unwrap();
+    }
+    let fsyncs = store.stats().fsyncs - before;
+    println!("stalled writer: 1000 appends, {fsyncs} fsyncs");
+    assert!(fsyncs <= 2, "{fsyncs} fsyncs");
+    drop(store);
+    let store = LogStore::open(dir.path()).unwrap();
+    assert_eq!(indexes(&store).await, (1..=1000).collect::<Vec<_>>());
 }
 
 #[tokio::test]
