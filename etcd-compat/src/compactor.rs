@@ -208,7 +208,12 @@ impl RevisionKeeper {
 }
 
 /// Proposes a compaction; `true` when it succeeded or was already done.
+/// Only the leader compacts, as in etcd (followers report success so their
+/// schedule keeps moving; the leader's compaction reaches them through Raft).
 async fn compact(node: &Node, rev: i64, mode: &str) -> bool {
+    if !node.is_leader() {
+        return true;
+    }
     tracing::info!(revision = rev, mode, "starting auto compaction");
     match node.propose_op(Op::Compaction(CompactionRequest { revision: rev, physical: false })).await {
         Ok(_) | Err(Error::Compacted) => {
