@@ -19,6 +19,7 @@ use super::TypeConfig;
 use crate::apply::{Applier, Shared};
 use crate::error::{Error, Result};
 use crate::maintenance::format::{decode as decode_dump, Encoder};
+use crate::mvcc::KeyRange;
 use crate::proto::capstanpb::command::Op;
 use crate::storage::{Engine, Table, WriteBatch};
 use crate::watch::WatchHub;
@@ -255,6 +256,7 @@ impl Worker {
     fn install(&mut self, meta: &SnapshotMeta, data: &[u8]) -> Result<()> {
         let shared = self.applier.shared().clone();
         let engine = shared.store.engine().clone();
+        let old_rev = shared.store.current_rev();
         let mut batch = WriteBatch::default();
         for table in Table::ALL {
             let mut keys = Vec::new();
@@ -282,6 +284,17 @@ impl Worker {
         engine.commit(&batch)?;
         self.last_sync = Instant::now();
         (self.on_install)(&shared)?;
+        // Watchers here have seen events up to `old_rev`; hand them what the
+        // snapshot skipped, if its history still holds it.
+        let new_rev = shared.store.current_rev();
+        match shared.store.events(old_rev + 1, new_rev, KeyRange::Span(&[], None)) {
+            Ok(events) if !events.is_empty() => self.watch.notify(new_rev, events),
+            Ok(_) => self.watch.seed_rev(new_rev),
+            Err(e) => {
+                tracing::warn!(error = %e, old_rev, new_rev, "snapshot skipped history watchers had not seen");
+                self.watch.seed_rev(new_rev);
+            }
+        }
         self.applier = Applier::new(shared);
         self.applied_index.store(meta.last_log_id.map_or(0, |l| l.index), Ordering::Release);
         tracing::info!(snapshot = %meta.snapshot_id, "installed raft snapshot");
