@@ -6,4 +6,5 @@ mod cluster;
 mod kv;
 mod maintenance;
 mod raft;
+mod raft_faults;
 mod watch;
