@@ -233,8 +233,11 @@ impl Node {
         self.sm.applied_index()
     }
 
+    /// The Raft term as etcd reports it. etcd's bootstrap entries sit in
+    /// term 1 and its first election makes term 2; openraft bootstraps in
+    /// term 0, so its terms are one behind etcd's for the same history.
     pub fn raft_term(&self) -> u64 {
-        self.raft.metrics().borrow().current_term
+        self.raft.metrics().borrow().current_term + 1
     }
 
     /// The last index in this member's Raft log.

@@ -104,7 +104,10 @@ async fn run_schedule(seed: u64) {
     let history: Vec<_> =
         (0..3).map(|i| c.node(i).store().events(from, target, KeyRange::Span(&[], None)).unwrap()).collect();
     assert!(history.iter().all(|h| h == &history[0]), "seed {seed}: members disagree on history");
-    println!("seed {seed}: {faults} faults, {} acknowledged writes, revision {target}, history from {from}", acked.len());
+    println!(
+        "seed {seed}: {faults} faults, {} acknowledged writes, revision {target}, history from {from}",
+        acked.len()
+    );
     assert!(!acked.is_empty(), "seed {seed}: no write was acknowledged at all");
 }
 
