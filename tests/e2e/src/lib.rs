@@ -230,5 +230,8 @@ impl Member {
     }
 }
 
+pub mod cluster;
 pub mod diff;
 pub mod etcdctl_diff;
+pub mod lincheck;
+pub mod proxy;
