@@ -111,6 +111,8 @@ pub enum Error {
     TooManyLearners,
     #[error("etcdserver: the member has been permanently removed from the cluster")]
     MemberRemoved,
+    #[error("etcdserver: rpc not supported for learner")]
+    NotSupportedForLearner,
     #[error("etcdserver: not leader")]
     NotLeader,
     #[error("etcdserver: request timed out, leader transfer took too long")]
@@ -140,7 +142,7 @@ impl Error {
                 Code::Unavailable
             }
             MemberRemoved | NotLeader => Code::FailedPrecondition,
-            LeaderTransferTimeout => Code::Unavailable,
+            LeaderTransferTimeout | NotSupportedForLearner => Code::Unavailable,
             Raft(_) => Code::Unavailable,
             Remote { code, .. } => Code::from_i32(*code),
             LeaseNotFound | MemberNotFound => Code::NotFound,

@@ -16,6 +16,9 @@ impl Node {
     /// Proposes a command and waits until it is committed and applied here
     /// or at the leader.
     pub async fn propose(&self, cmd: Command) -> Result<Response> {
+        if self.is_learner() {
+            return Err(Error::NotSupportedForLearner);
+        }
         let deadline = Instant::now() + self.request_timeout();
         match tokio::time::timeout_at(deadline.into(), self.propose_until(cmd, deadline)).await {
             Ok(r) => r,

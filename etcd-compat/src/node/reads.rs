@@ -27,6 +27,9 @@ impl Node {
     /// Waits until a read on this member sees every write acknowledged before
     /// the call (etcd's linearizable read).
     pub async fn linearize(self: &Arc<Self>) -> Result<()> {
+        if self.is_learner() {
+            return Err(Error::NotSupportedForLearner);
+        }
         let timeout = self.request_timeout();
         let index = tokio::time::timeout(timeout, self.read_index()).await.map_err(|_| Error::Timeout)??;
         self.wait_applied(index, timeout).await

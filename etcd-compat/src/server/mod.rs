@@ -2,6 +2,7 @@
 //! state changes happen only in [`crate::apply`].
 
 mod auth;
+mod authority;
 mod cluster;
 mod kv;
 mod lease;
@@ -73,6 +74,7 @@ pub async fn serve(
         // tonic ignores the builder's tcp_nodelay with a custom incoming, so set it
         // here: without it small responses wait out the peer's delayed ACK (~40 ms).
         let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+        let incoming = futures::StreamExt::map(incoming, |conn| conn.map(authority::AuthorityFix::new));
         let router = Server::builder()
             .tcp_nodelay(true)
             .http2_adaptive_window(Some(true))
