@@ -109,6 +109,8 @@ pub fn run(args: EtcdArgs) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let node = etcd_compat::Node::open(config.clone()).await.context("opening the store")?;
+        // Like etcd, serve clients once this member is published in the cluster.
+        node.wait_published().await;
         tracing::info!(
             name = %config.name,
             data_dir = %config.data_dir.display(),

@@ -159,6 +159,13 @@ impl Node {
         matched * 10 >= last * 9
     }
 
+    /// Whether `target` has every entry of the leader's log.
+    fn caught_up(&self, target: NodeId) -> bool {
+        let m = self.raft.metrics().borrow().clone();
+        let last = m.last_log_index.unwrap_or(0);
+        m.replication.as_ref().and_then(|r| r.get(&target).cloned().flatten()).is_some_and(|l| l.index >= last)
+    }
+
     /// Hands leadership to `target`: stop proposals and heartbeats, ask the
     /// other voters to hold their elections, and tell the target to run one.
     pub async fn move_leader(self: &Arc<Self>, target: NodeId) -> Result<()> {
@@ -173,11 +180,16 @@ impl Node {
             return Err(Error::BadLeaderTransferee);
         }
         let hold = 3 * self.config.election_timeout_ms.max(100);
-        let deadline = Instant::now() + Duration::from_millis(hold);
-        // Let the target catch up first, as etcd does.
-        while !self.in_sync(target) && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        // Let the target catch up fully first, as etcd does; give up cleanly
+        // (nothing disturbed) if it cannot.
+        let catch_up = Instant::now() + Duration::from_millis(hold);
+        while !self.caught_up(target) {
+            if Instant::now() >= catch_up {
+                return Err(Error::LeaderTransferTimeout);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        let deadline = Instant::now() + Duration::from_millis(hold);
         self.transferring.store(true, Ordering::Release);
         self.raft.runtime_config().heartbeat(false);
         for v in voters.iter().filter(|v| **v != target && **v != self.member_id) {
@@ -209,15 +221,42 @@ impl Node {
 
     /// The target side of a transfer: campaign until elected or the old
     /// leader's lease runs out twice over.
-    pub fn campaign(self: &Arc<Self>) {
+    pub fn campaign(self: &Arc<Self>, old_leader: NodeId) {
         let node = self.clone();
         tokio::spawn(async move {
             let until = Instant::now() + Duration::from_millis(3 * node.config.election_timeout_ms.max(100));
-            while Instant::now() < until && !node.is_leader() {
+            let step = Duration::from_millis((node.config.election_timeout_ms / 10).clamp(20, 100));
+            while Instant::now() < until {
+                // Stop once anyone but the old leader leads (us, or another
+                // member that won meanwhile).
+                match node.leader() {
+                    Some(l) if l != old_leader => return,
+                    _ => {}
+                }
                 let _ = node.raft.trigger().elect().await;
-                tokio::time::sleep(Duration::from_millis(40)).await;
+                tokio::time::sleep(step).await;
             }
         });
+    }
+
+    /// Whether the membership holds this member's name and client URLs.
+    pub fn is_published(&self) -> bool {
+        self.member_info(self.member_id)
+            .is_some_and(|m| m.name == self.config.name && m.client_urls == self.config.advertise_client_urls)
+    }
+
+    /// Waits until this member has published itself (etcd serves clients
+    /// only after that, so `member list` never shows it without client URLs).
+    pub async fn wait_published(&self) {
+        let mut rx = self.raft.metrics();
+        let mut last_log = Instant::now();
+        while !self.is_published() {
+            if last_log.elapsed() > Duration::from_secs(5) {
+                tracing::warn!("waiting for a leader to publish this member's client URLs");
+                last_log = Instant::now();
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(200), rx.changed()).await;
+        }
     }
 
     /// Stops this member from starting elections for a while (during a
@@ -238,7 +277,7 @@ impl Node {
 /// leader exists, like etcd's publish on start.
 pub async fn publish_self(node: Weak<Node>) {
     loop {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
         let Some(n) = node.upgrade() else { return };
         let Some(current) = n.member_info(n.member_id) else { continue };
         let want_urls = n.config.advertise_client_urls.clone();

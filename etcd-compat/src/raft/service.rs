@@ -116,9 +116,9 @@ impl Peer for PeerService {
 
     async fn timeout_now(
         &self,
-        _r: Request<TimeoutNowRequest>,
+        r: Request<TimeoutNowRequest>,
     ) -> std::result::Result<Response<TimeoutNowResponse>, Status> {
-        self.node.campaign();
+        self.node.campaign(r.into_inner().leader);
         Ok(Response::new(TimeoutNowResponse {}))
     }
 
