@@ -44,6 +44,8 @@ pub struct Node {
     log: LogStore,
     peers: PeerPool,
     reads: ReadBatcher,
+    /// Proposals for [`propose::batch_proposals`].
+    batcher: tokio::sync::mpsc::UnboundedSender<propose::Pending>,
     /// Set on the leader while it hands leadership over; proposals wait.
     transferring: AtomicBool,
     /// Flips to true on [`Node::shutdown`]; the peer server stops on it.
@@ -154,6 +156,8 @@ impl Node {
                 }
             }
         }
+        let (batcher, batch_rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(propose::batch_proposals(raft.clone(), batch_rx));
         let node = Arc::new(Node {
             config,
             shared,
@@ -165,6 +169,7 @@ impl Node {
             log,
             peers,
             reads: ReadBatcher::default(),
+            batcher,
             transferring: AtomicBool::new(false),
             stop: tokio::sync::watch::channel(false).0,
             started: Instant::now(),

@@ -4,13 +4,68 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use openraft::error::{ClientWriteError, RaftError};
+use prost::Message;
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use super::Node;
 use crate::apply::Response;
 use crate::error::{Error, Result};
 use crate::proto::capstanpb::Command;
-use crate::raft::types::{decode_result, Member, Request};
+use crate::raft::types::{decode_result, Member, Raft, Request};
+
+/// A proposal waiting for its batch to be applied.
+pub(crate) type Pending = (Command, oneshot::Sender<Result<Response>>);
+/// Raft appends in flight at once: one being fsynced and replicated while
+/// the next batch forms (openraft 0.9 waits for each append's fsync).
+const APPENDS_IN_FLIGHT: usize = 2;
+/// Most bytes of commands in one Raft entry.
+const MAX_BATCH_BYTES: usize = 8 << 20;
+const MAX_BATCH_COMMANDS: usize = 4096;
+
+/// Turns every proposal queued at the leader into one Raft entry per
+/// append, so one fsync and one replication round serve them all.
+pub(crate) async fn batch_proposals(raft: Raft, mut rx: mpsc::UnboundedReceiver<Pending>) {
+    let slots = Arc::new(Semaphore::new(APPENDS_IN_FLIGHT));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
+        let Some(first) = rx.recv().await else { return };
+        let mut bytes = first.0.encoded_len();
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH_COMMANDS && bytes < MAX_BATCH_BYTES {
+            match rx.try_recv() {
+                Ok(p) => {
+                    bytes += p.0.encoded_len();
+                    batch.push(p);
+                }
+                Err(_) => break,
+            }
+        }
+        let raft = raft.clone();
+        tokio::spawn(async move {
+            let (cmds, waiters): (Vec<Command>, Vec<_>) = batch.into_iter().unzip();
+            let n = cmds.len();
+            let results = match raft.client_write(Request(cmds)).await {
+                Ok(r) => r.data.0,
+                Err(e) => {
+                    let e = match e {
+                        RaftError::APIError(ClientWriteError::ForwardToLeader(_)) => Error::LeaderChanged,
+                        RaftError::APIError(ClientWriteError::ChangeMembershipError(e)) => Error::Raft(e.to_string()),
+                        RaftError::Fatal(_) => Error::Stopped,
+                    };
+                    vec![Err(e); n]
+                }
+            };
+            drop(slot);
+            let mut results = results.into_iter();
+            for w in waiters {
+                let _ = w.send(results.next().unwrap_or(Err(Error::Corrupt("missing apply result".into()))));
+            }
+        });
+    }
+}
 
 impl Node {
     /// Proposes a command and waits until it is committed and applied here
@@ -54,12 +109,9 @@ impl Node {
         while self.transferring.load(Ordering::Acquire) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        match self.raft.client_write(Request(cmd)).await {
-            Ok(r) => r.data.0,
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(Error::LeaderChanged),
-            Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e))) => Err(Error::Raft(e.to_string())),
-            Err(RaftError::Fatal(_)) => Err(Error::Stopped),
-        }
+        let (tx, rx) = oneshot::channel();
+        self.batcher.send((cmd, tx)).map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)?
     }
 
     async fn forward(&self, leader: &Member, cmd: Command) -> Result<Response> {

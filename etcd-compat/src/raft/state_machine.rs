@@ -189,14 +189,14 @@ impl Worker {
             last = Some(entry.log_id);
             match &entry.payload {
                 EntryPayload::Normal(req) => {
-                    sync |= matches!(req.0.op, Some(Op::Compaction(_)));
-                    replies.push(Reply(self.applier.apply(&req.0)))
+                    sync |= req.0.iter().any(|c| matches!(c.op, Some(Op::Compaction(_))));
+                    replies.push(Reply(req.0.iter().map(|c| self.applier.apply(c)).collect()))
                 }
                 EntryPayload::Membership(m) => {
                     membership = Some(StoredMembership::new(Some(entry.log_id), m.clone()));
-                    replies.push(Reply::empty());
+                    replies.push(Reply::default());
                 }
-                EntryPayload::Blank => replies.push(Reply::empty()),
+                EntryPayload::Blank => replies.push(Reply::default()),
             }
         }
         let Some(last) = last else { return Ok(replies) };

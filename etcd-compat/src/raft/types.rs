@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::apply::Response;
 use crate::error::{Error, Result};
-use crate::proto::capstanpb::{apply_result, ApplyError, ApplyResult, Command};
+use crate::proto::capstanpb::{apply_result, ApplyError, ApplyResult, ApplyResults, Command, CommandBatch};
 
 /// A member as the Raft membership records it. Peer URLs are what replication
 /// dials; name and client URLs are published by the member when it starts.
@@ -25,45 +25,42 @@ impl fmt::Display for Member {
     }
 }
 
-/// A log entry's payload: one command, serialized as its protobuf bytes.
+/// A log entry's payload: the commands the leader batched into it (one Raft
+/// append, one fsync for all), serialized as protobuf bytes.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Request(pub Command);
+pub struct Request(pub Vec<Command>);
 
 impl Serialize for Request {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_bytes(&self.0.encode_to_vec())
+        let batch = CommandBatch { commands: self.0.clone() };
+        s.serialize_bytes(&batch.encode_to_vec())
     }
 }
 
 impl<'de> Deserialize<'de> for Request {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let bytes: serde_bytes_compat::Bytes = Deserialize::deserialize(d)?;
-        Command::decode(bytes.0.as_slice()).map(Request).map_err(serde::de::Error::custom)
+        CommandBatch::decode(bytes.0.as_slice()).map(|b| Request(b.commands)).map_err(serde::de::Error::custom)
     }
 }
 
-/// The result of applying one entry. Errors are results too: every member
-/// computes the same one.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reply(pub Result<Response>);
-
-impl Reply {
-    pub fn empty() -> Self {
-        Reply(Ok(Response::Auth(Default::default())))
-    }
-}
+/// The results of applying one entry, one per command. Errors are results
+/// too: every member computes the same ones.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Reply(pub Vec<Result<Response>>);
 
 impl Serialize for Reply {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_bytes(&encode_result(&self.0).encode_to_vec())
+        let results = ApplyResults { results: self.0.iter().map(encode_result).collect() };
+        s.serialize_bytes(&results.encode_to_vec())
     }
 }
 
 impl<'de> Deserialize<'de> for Reply {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let bytes: serde_bytes_compat::Bytes = Deserialize::deserialize(d)?;
-        let msg = ApplyResult::decode(bytes.0.as_slice()).map_err(serde::de::Error::custom)?;
-        Ok(Reply(decode_result(msg)))
+        let msg = ApplyResults::decode(bytes.0.as_slice()).map_err(serde::de::Error::custom)?;
+        Ok(Reply(msg.results.into_iter().map(decode_result).collect()))
     }
 }
 
@@ -185,10 +182,10 @@ mod tests {
             op: Some(Op::Put(PutRequest { key: b"k".to_vec(), value: vec![0, 1, 2], ..Default::default() })),
             user: "u".into(),
         };
-        let back: Request = decode(&encode(&Request(cmd.clone())).unwrap()).unwrap();
-        assert_eq!(back.0, cmd);
-        let back: Reply = decode(&encode(&Reply(Err(Error::KeyNotFound))).unwrap()).unwrap();
-        let e = back.0.unwrap_err();
+        let back: Request = decode(&encode(&Request(vec![cmd.clone(), cmd.clone()])).unwrap()).unwrap();
+        assert_eq!(back.0, vec![cmd.clone(), cmd]);
+        let back: Reply = decode(&encode(&Reply(vec![Err(Error::KeyNotFound)])).unwrap()).unwrap();
+        let e = back.0.into_iter().next().unwrap().unwrap_err();
         assert_eq!(e.to_string(), Error::KeyNotFound.to_string());
         assert_eq!(e.code(), Error::KeyNotFound.code());
     }

@@ -71,13 +71,13 @@ impl RaftStateMachine<TypeConfig> for TestSm {
             match e.payload {
                 EntryPayload::Blank => {}
                 EntryPayload::Normal(req) => {
-                    inner.state.data.insert(e.log_id.index, req.0.encode_to_vec());
+                    inner.state.data.insert(e.log_id.index, req.0.iter().flat_map(|c| c.encode_to_vec()).collect());
                 }
                 EntryPayload::Membership(m) => {
                     inner.state.last_membership = StoredMembership::new(Some(e.log_id), m);
                 }
             }
-            replies.push(Reply::empty());
+            replies.push(Reply::default());
         }
         Ok(replies)
     }

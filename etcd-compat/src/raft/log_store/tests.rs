@@ -54,7 +54,7 @@ fn entry(term: u64, index: u64, value_len: usize) -> Entry {
     let put =
         PutRequest { key: format!("k{index}").into_bytes(), value: vec![index as u8; value_len], ..Default::default() };
     let cmd = Command { op: Some(Op::Put(put)), ..Default::default() };
-    Entry { log_id: log_id(term, index), payload: EntryPayload::Normal(Request(cmd)) }
+    Entry { log_id: log_id(term, index), payload: EntryPayload::Normal(Request(vec![cmd])) }
 }
 
 fn entries(term: u64, range: std::ops::RangeInclusive<u64>, value_len: usize) -> Vec<Entry> {
