@@ -143,6 +143,11 @@ impl Cluster {
     /// Index of the current leader: the member whose Status says `leader ==
     /// header.member_id`, confirmed by a majority of the live members.
     pub async fn leader(&self) -> anyhow::Result<usize> {
+        Ok(self.leader_with_id().await?.0)
+    }
+
+    /// [`Self::leader`] and the leader's member id.
+    pub async fn leader_with_id(&self) -> anyhow::Result<(usize, u64)> {
         let deadline = Instant::now() + LEADER_TIMEOUT;
         let mut last = String::from("no member answered");
         loop {
@@ -159,7 +164,7 @@ impl Cluster {
             if let Some(&(i, _, leader)) = answers.iter().find(|(_, id, leader)| id == leader && *leader != 0) {
                 let agree = answers.iter().filter(|a| a.2 == leader).count();
                 if agree > live / 2 {
-                    return Ok(i);
+                    return Ok((i, leader));
                 }
                 last = format!("only {agree} of {live} members follow {leader:x}");
             } else if !answers.is_empty() {

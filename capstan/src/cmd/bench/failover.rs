@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use etcd_compat::proto::etcdserverpb::kv_client::KvClient;
-use etcd_compat::proto::etcdserverpb::PutRequest;
+use etcd_compat::proto::etcdserverpb::maintenance_client::MaintenanceClient;
+use etcd_compat::proto::etcdserverpb::{PutRequest, StatusRequest};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tonic::transport::{Channel, Endpoint};
@@ -27,12 +28,17 @@ const AFTER: Duration = Duration::from_secs(5);
 const BUCKET: Duration = Duration::from_millis(100);
 /// Pause after a failed request before trying the next member.
 const RETRY_PAUSE: Duration = Duration::from_millis(5);
+/// How often the survivors' Status is polled for the new leader after the kill.
+const LEADER_POLL: Duration = Duration::from_millis(10);
+/// After the kill, a probe Put goes to the next survivor this often until one succeeds.
+const PROBE_EVERY: Duration = Duration::from_millis(10);
 
 #[derive(Clone, Debug)]
 pub struct FailoverSpec {
     /// Concurrent writers, spread round-robin over the members.
     pub clients: usize,
-    /// Each Put is abandoned (and retried on the next member) after this long.
+    /// Each Put is abandoned (and retried on the next member) after this long,
+    /// ±50 % at random so that the writers do not time out in lockstep.
     pub request_timeout: Duration,
     pub prefix: String,
     pub key_space: u64,
@@ -44,7 +50,7 @@ pub struct FailoverSpec {
 pub struct Analysis {
     /// Mean successful puts per second over the [`BEFORE`] window before the kill.
     pub pre_kill_ops: f64,
-    /// First successful write among those sent after the kill.
+    /// First successful write by the writers among those sent after the kill.
     pub first_write: Option<Duration>,
     /// The lowest 100 ms bucket within [`AFTER`], as ops/s.
     pub min_bucket_ops: f64,
@@ -60,9 +66,23 @@ pub struct Analysis {
 /// One run: the analysis plus what happened.
 pub struct FailoverRun {
     pub analysis: Analysis,
+    /// First successful probe write (probes are only sent after the kill).
+    pub first_probe: Option<Duration>,
+    /// When a survivor's Status first named a new leader (polled every 10 ms).
+    pub new_leader_after: Option<Duration>,
     pub killed: String,
     pub new_leader: String,
     pub errors: u64,
+}
+
+impl FailoverRun {
+    /// Kill → the first successful write sent after it, by a writer or a probe.
+    pub fn first_write(&self) -> Option<Duration> {
+        match (self.analysis.first_write, self.first_probe) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 fn micros(d: Duration) -> i64 {
@@ -138,7 +158,8 @@ async fn client(
             ..Default::default()
         };
         let sent = Instant::now();
-        match tokio::time::timeout(spec.request_timeout, kv.put(req)).await {
+        let timeout = spec.request_timeout.mul_f64(rng.gen_range(0.5..1.5));
+        match tokio::time::timeout(timeout, kv.put(req)).await {
             Ok(Ok(_)) => out.writes.push((sent, Instant::now())),
             _ => {
                 out.errors += 1;
@@ -174,11 +195,27 @@ pub async fn run(cluster: &mut Cluster, spec: &FailoverSpec) -> anyhow::Result<F
     let _stop_guard = StopOnDrop(stop.clone());
 
     tokio::time::sleep(LOAD_BEFORE_KILL).await;
-    let leader = cluster.leader().await.context("finding the leader to kill")?;
+    let (leader, leader_id) = cluster.leader_with_id().await.context("finding the leader to kill")?;
     let killed = cluster.name(leader).to_string();
+    let survivors: Vec<Channel> =
+        channels.iter().enumerate().filter(|(i, _)| *i != leader).map(|(_, c)| c.clone()).collect();
     let kill = cluster.kill(leader)?;
+    let elected = tokio::spawn(new_leader_seen(survivors.clone(), leader_id, kill + AFTER));
+    let probe = tokio::spawn(probe_writes(survivors, spec.clone(), kill + AFTER));
     tokio::time::sleep_until((kill + AFTER).into()).await;
     stop.store(true, Ordering::Relaxed);
+    let new_leader_after = tokio::time::timeout(Duration::from_secs(5), elected)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten()
+        .map(|at| at.saturating_duration_since(kill));
+    let first_probe = tokio::time::timeout(Duration::from_secs(5), probe)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten()
+        .map(|at| at.saturating_duration_since(kill));
 
     let mut writes = Vec::new();
     let mut errors = 0;
@@ -201,7 +238,55 @@ pub async fn run(cluster: &mut Cluster, spec: &FailoverSpec) -> anyhow::Result<F
         analysis.pre_kill_ops > 0.0,
         "no put succeeded in the second before the kill ({errors} failed or timed out): no baseline to compare with"
     );
-    Ok(FailoverRun { analysis, killed, new_leader, errors })
+    Ok(FailoverRun { analysis, first_probe, new_leader_after, killed, new_leader, errors })
+}
+
+/// Sends a Put to the next of `survivors` every [`PROBE_EVERY`] (each waiting
+/// until `until`) until one succeeds; returns when the first one did.
+async fn probe_writes(survivors: Vec<Channel>, spec: FailoverSpec, until: Instant) -> Option<Instant> {
+    let mut probes = tokio::task::JoinSet::new();
+    let mut tick = tokio::time::interval(PROBE_EVERY);
+    let prefix = format!("{}probe/", spec.prefix);
+    let mut sent = 0u64;
+    loop {
+        tokio::select! {
+            _ = tick.tick(), if Instant::now() < until && !survivors.is_empty() => {
+                let ch = survivors[usize::try_from(sent).unwrap_or(0) % survivors.len()].clone();
+                let value = vec![b'p'; spec.value_size];
+                let req = PutRequest { key: key(&prefix, sent), value, ..Default::default() };
+                sent += 1;
+                probes.spawn(async move {
+                    let put = tokio::time::timeout_at(until.into(), KvClient::new(ch).put(req)).await;
+                    matches!(put, Ok(Ok(_))).then(Instant::now)
+                });
+            }
+            Some(done) = probes.join_next() => {
+                if let Ok(Some(at)) = done {
+                    return Some(at); // dropping `probes` aborts the rest
+                }
+            }
+            else => break,
+        }
+    }
+    None
+}
+
+/// Polls the survivors' Maintenance.Status until one names a leader other
+/// than `old` (or `until`); returns when it did.
+async fn new_leader_seen(survivors: Vec<Channel>, old: u64, until: Instant) -> Option<Instant> {
+    while Instant::now() < until {
+        for ch in &survivors {
+            let mut client = MaintenanceClient::new(ch.clone());
+            if let Ok(Ok(r)) = tokio::time::timeout(LEADER_POLL * 10, client.status(StatusRequest {})).await {
+                let leader = r.into_inner().leader;
+                if leader != 0 && leader != old {
+                    return Some(Instant::now());
+                }
+            }
+        }
+        tokio::time::sleep(LEADER_POLL).await;
+    }
+    None
 }
 
 /// The median of the values (`None` counts as larger than any value, e.g. "not

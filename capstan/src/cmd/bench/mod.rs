@@ -105,7 +105,7 @@ pub struct EtcdBench {
     #[arg(long, default_value_t = 16)]
     failover_clients: usize,
     /// Failover writers abandon a Put after this long and retry on the next member.
-    #[arg(long, default_value = "300ms", value_parser = parse_duration)]
+    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
     failover_timeout: Duration,
 }
 
@@ -288,12 +288,14 @@ fn preamble(cfg: &EtcdBench) -> String {
     if cfg.members >= 3 {
         text.push_str(&format!(
             "Failover: {} runs per server on fresh clusters; {} writers spread over the members put \
-             continuously (abandoning a Put after {:?} and retrying on the next member); after 2 s the \
-             leader (Maintenance.Status `leader` == `header.member_id`) is SIGKILLed. kill→first write = \
-             until the first successful Put sent after the kill; min bucket = the lowest 100 ms bucket in \
-             the 5 s after the kill; recovery = until the first 100 ms bucket after the dip back at ≥ 50 % of \
-             the mean over the second before the kill. Failover rows hold the median in the ops/s column \
-             (ms for the (ms) rows: lower is better), every run's value in the notes.\n",
+             continuously (abandoning a Put after {:?} ±50 % and retrying on the next member); after 2 s \
+             the leader (Maintenance.Status `leader` == `header.member_id`) is SIGKILLed. kill→new leader \
+             seen = until a survivor's Status (polled every 10 ms) names a new leader; kill→first write = \
+             until the first successful Put sent after the kill, by a writer or by a probe (one Put every \
+             10 ms to the next survivor from the kill on); min bucket = the lowest 100 ms bucket in the 5 s \
+             after the kill; recovery = until the first 100 ms bucket after the dip back at ≥ 50 % of the \
+             mean over the second before the kill. Failover rows hold the median in the ops/s column (ms for \
+             the (ms) rows: lower is better), every run's value in the notes.\n",
             cfg.failover_runs, cfg.failover_clients, cfg.failover_timeout
         ));
     }

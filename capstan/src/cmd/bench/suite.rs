@@ -33,6 +33,7 @@ const FAILOVER_PREFIX: &str = "bench/failover/";
 const SETTLE: Duration = Duration::from_secs(2);
 
 pub const FAILOVER_PRE: &str = "failover: pre-kill put (ops/s)";
+pub const FAILOVER_ELECTED: &str = "failover: kill→new leader seen (ms)";
 pub const FAILOVER_FIRST: &str = "failover: kill→first write (ms)";
 pub const FAILOVER_MIN: &str = "failover: min 100 ms bucket (ops/s)";
 pub const FAILOVER_RECOVERY: &str = "failover: recovery to 50% (ms)";
@@ -103,7 +104,10 @@ pub async fn bench_flavor(
         kv_and_watch(flavor, launch, cfg, &kv, watch, out).await?;
     }
     if members > 1 {
-        if [FAILOVER_PRE, FAILOVER_FIRST, FAILOVER_MIN, FAILOVER_RECOVERY].iter().any(|n| cfg.selected(n)) {
+        if [FAILOVER_PRE, FAILOVER_ELECTED, FAILOVER_FIRST, FAILOVER_MIN, FAILOVER_RECOVERY]
+            .iter()
+            .any(|n| cfg.selected(n))
+        {
             for (name, cell) in failover_rows(flavor, launch, cfg).await? {
                 push(out, flavor, name, cell);
             }
@@ -221,13 +225,17 @@ fn log_run(flavor: Flavor, i: usize, of: usize, r: &FailoverRun) {
     let a = &r.analysis;
     let ms = |d: Option<Duration>| d.map_or_else(|| "n/a (not within 5 s)".into(), |d| format!("{} ms", d.as_millis()));
     eprintln!(
-        "{:>7} | failover run {i}/{of}: killed leader {}, new leader {}; pre-kill {:.0} ops/s, first write after {}, \
-         min bucket {:.0} ops/s, back to 50% after {} ({} ms below 50% in all); {} failed/timed-out requests",
+        "{:>7} | failover run {i}/{of}: killed leader {}, new leader {} seen after {}; pre-kill {:.0} ops/s, \
+         first write after {} (writers {}, probes {}), min bucket {:.0} ops/s, back to 50% after {} \
+         ({} ms below 50% in all); {} failed/timed-out requests",
         flavor.name(),
         r.killed,
         r.new_leader,
+        ms(r.new_leader_after),
         a.pre_kill_ops,
+        ms(r.first_write()),
         ms(a.first_write),
+        ms(r.first_probe),
         a.min_bucket_ops,
         ms(a.recovery),
         a.below_half.as_millis(),
@@ -241,9 +249,10 @@ fn log_run(flavor: Flavor, i: usize, of: usize, r: &FailoverRun) {
 /// Median (in the value column) and every run's value (in the note) per figure.
 fn summarize(runs: &[FailoverRun]) -> Vec<(String, Cell)> {
     let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1e3);
-    let figures: [(&str, Vec<Option<f64>>, &str); 4] = [
+    let figures: [(&str, Vec<Option<f64>>, &str); 5] = [
         (FAILOVER_PRE, runs.iter().map(|r| Some(r.analysis.pre_kill_ops)).collect(), "ops/s"),
-        (FAILOVER_FIRST, runs.iter().map(|r| ms(r.analysis.first_write)).collect(), "ms"),
+        (FAILOVER_ELECTED, runs.iter().map(|r| ms(r.new_leader_after)).collect(), "ms"),
+        (FAILOVER_FIRST, runs.iter().map(|r| ms(r.first_write())).collect(), "ms"),
         (FAILOVER_MIN, runs.iter().map(|r| Some(r.analysis.min_bucket_ops)).collect(), "ops/s"),
         (FAILOVER_RECOVERY, runs.iter().map(|r| ms(r.analysis.recovery)).collect(), "ms"),
     ];
@@ -297,6 +306,8 @@ mod tests {
                 below_half: Duration::ZERO,
                 buckets: Vec::new(),
             },
+            new_leader_after: None,
+            first_probe: None,
             killed: "n1".into(),
             new_leader: "n2".into(),
             errors: 0,
@@ -305,6 +316,6 @@ mod tests {
         let first = rows.iter().find(|(n, _)| n == FAILOVER_FIRST).map(|(_, c)| c.clone()).unwrap();
         assert_eq!(first.ops_per_sec, Some(1200.0));
         assert_eq!(first.note.as_deref(), Some("median 1200 of 3 runs: 1200, >5000, 900 ms"));
-        assert_eq!(rows.len(), 4);
+        assert_eq!(rows.len(), 5);
     }
 }
