@@ -37,6 +37,24 @@ pub async fn watch_leadership(node: Weak<Node>) {
     }
 }
 
+/// Takes a Raft snapshot (and so purges the log) every `--snapshot-count`
+/// applied commands, as etcd counts them.
+pub async fn snapshot_trigger(node: Weak<Node>) {
+    let mut last = 0u64;
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tick.tick().await;
+        let Some(node) = node.upgrade() else { return };
+        let applied = node.sm.applied_commands();
+        if applied.saturating_sub(last) >= node.config.snapshot_count.max(1) {
+            last = applied;
+            if node.raft.trigger().snapshot().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
 pub async fn lease_expiry_loop(node: Weak<Node>) {
     let mut tick = tokio::time::interval(LEASE_CHECK_INTERVAL);
     loop {

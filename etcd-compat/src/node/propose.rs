@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 use super::Node;
 use crate::apply::Response;
 use crate::error::{Error, Result};
-use crate::proto::capstanpb::Command;
+use crate::proto::capstanpb::{Command, CommandBatch};
 use crate::raft::types::{decode_result, Member, Raft, Request};
 
 /// A proposal waiting for its batch to be applied.
@@ -24,6 +24,53 @@ const APPENDS_IN_FLIGHT: usize = 2;
 /// Most bytes of commands in one Raft entry.
 const MAX_BATCH_BYTES: usize = 8 << 20;
 const MAX_BATCH_COMMANDS: usize = 4096;
+/// Forwarding calls from a follower to the leader in flight at once.
+const FORWARDS_IN_FLIGHT: usize = 32;
+
+/// Forwards what a follower queued to the leader, many proposals per call.
+pub(crate) async fn forward_proposals(node: std::sync::Weak<Node>, mut rx: mpsc::UnboundedReceiver<Pending>) {
+    let slots = Arc::new(Semaphore::new(FORWARDS_IN_FLIGHT));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
+        let Some(first) = rx.recv().await else { return };
+        let batch = drain(first, &mut rx);
+        let Some(node) = node.upgrade() else { return };
+        tokio::spawn(async move {
+            let (cmds, waiters): (Vec<Command>, Vec<_>) = batch.into_iter().unzip();
+            let n = cmds.len();
+            let leader = node.leader().filter(|l| *l != node.member_id).and_then(|l| node.member_info(l));
+            let results: Vec<Result<Response>> = match leader.map(|m| node.peers.client(&m)) {
+                None => vec![Err(Error::LeaderChanged); n],
+                Some(Err(e)) => vec![Err(e); n],
+                Some(Ok(mut client)) => match client.propose_batch(CommandBatch { commands: cmds }).await {
+                    Ok(r) => r.into_inner().results.into_iter().map(decode_result).collect(),
+                    Err(s) => vec![Err(remote_error(s)); n],
+                },
+            };
+            drop(slot);
+            let mut results = results.into_iter();
+            for w in waiters {
+                let _ = w.send(results.next().unwrap_or(Err(Error::Corrupt("missing apply result".into()))));
+            }
+        });
+    }
+}
+
+/// Takes `first` and whatever else is queued, within the batch limits.
+fn drain(first: Pending, rx: &mut mpsc::UnboundedReceiver<Pending>) -> Vec<Pending> {
+    let mut bytes = first.0.encoded_len();
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH_COMMANDS && bytes < MAX_BATCH_BYTES {
+        match rx.try_recv() {
+            Ok(p) => {
+                bytes += p.0.encoded_len();
+                batch.push(p);
+            }
+            Err(_) => break,
+        }
+    }
+    batch
+}
 
 /// Turns every proposal queued at the leader into one Raft entry per
 /// append, so one fsync and one replication round serve them all.
@@ -32,17 +79,7 @@ pub(crate) async fn batch_proposals(raft: Raft, mut rx: mpsc::UnboundedReceiver<
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else { return };
         let Some(first) = rx.recv().await else { return };
-        let mut bytes = first.0.encoded_len();
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH_COMMANDS && bytes < MAX_BATCH_BYTES {
-            match rx.try_recv() {
-                Ok(p) => {
-                    bytes += p.0.encoded_len();
-                    batch.push(p);
-                }
-                Err(_) => break,
-            }
-        }
+        let batch = drain(first, &mut rx);
         let raft = raft.clone();
         tokio::spawn(async move {
             let (cmds, waiters): (Vec<Command>, Vec<_>) = batch.into_iter().unzip();
@@ -109,17 +146,23 @@ impl Node {
         while self.transferring.load(Ordering::Acquire) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let (tx, rx) = oneshot::channel();
-        self.batcher.send((cmd, tx)).map_err(|_| Error::Stopped)?;
-        rx.await.map_err(|_| Error::Stopped)?
+        self.enqueue_local(cmd)?.await.map_err(|_| Error::Stopped)?
     }
 
-    async fn forward(&self, leader: &Member, cmd: Command) -> Result<Response> {
-        let mut client = self.peers.client(leader)?;
-        match client.propose(cmd).await {
-            Ok(r) => decode_result(r.into_inner()),
-            Err(s) => Err(remote_error(s)),
-        }
+    /// Queues a proposal for the leader's batcher without waiting (a batch
+    /// forwarded by a follower keeps its order this way).
+    pub(crate) fn enqueue_local(&self, cmd: Command) -> Result<oneshot::Receiver<Result<Response>>> {
+        let (tx, rx) = oneshot::channel();
+        self.batcher.send((cmd, tx)).map_err(|_| Error::Stopped)?;
+        Ok(rx)
+    }
+
+    /// Hands a proposal to the follower's forwarder, which sends everything
+    /// queued to the leader in one call.
+    async fn forward(&self, _leader: &Member, cmd: Command) -> Result<Response> {
+        let (tx, rx) = oneshot::channel();
+        self.forwarder.send((cmd, tx)).map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)?
     }
 
     /// The member record of `id` in the current membership.

@@ -93,20 +93,24 @@ pub fn find_self(config: &Config, members: &BTreeMap<NodeId, Member>) -> Result<
 
 /// openraft timing from etcd's `--heartbeat-interval` and `--election-timeout`.
 /// openraft waits out a leader lease before it starts an election; the lease
-/// plus the randomized timeout lands the first election at 0.9–1.2× the
-/// election timeout after the last heartbeat (etcd: 1–2×).
+/// (0.5×) plus the randomized timeout (0.25–0.45×) lands the first election
+/// at 0.75–0.95× the election timeout after the last heartbeat (etcd: 1–2×).
 pub fn raft_config(config: &Config) -> Result<openraft::Config> {
     let et = config.election_timeout_ms.max(10);
     let hb = config.heartbeat_interval_ms.clamp(1, et / 5).max(1);
     let c = openraft::Config {
         cluster_name: config.initial_cluster_token.clone(),
         heartbeat_interval: hb / 2 + 1,
-        election_timeout_min: et * 3 / 10,
-        election_timeout_max: et * 6 / 10,
+        // openraft's lease is election_timeout_max; its timer adds a random
+        // pick in [min, max), so keep both ends apart from the lease itself.
+        election_timeout_min: et / 4,
+        election_timeout_max: et / 2,
         max_payload_entries: 4096,
         replication_lag_threshold: config.snapshot_count.max(1000),
-        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.snapshot_count.max(1)),
-        max_in_snapshot_log_to_keep: config.snapshot_catchup_entries,
+        // Entries carry batches of commands, so snapshots are triggered by the
+        // node on applied *commands* (etcd's --snapshot-count), not by openraft.
+        snapshot_policy: openraft::SnapshotPolicy::Never,
+        max_in_snapshot_log_to_keep: config.snapshot_catchup_entries.min(1000),
         purge_batch_size: 256,
         install_snapshot_timeout: Duration::from_secs(30).as_millis() as u64,
         ..Default::default()

@@ -47,6 +47,7 @@ pub struct StateMachine {
     engine: Arc<dyn Engine>,
     current: Arc<parking_lot::Mutex<Option<Snapshot>>>,
     applied_index: Arc<AtomicU64>,
+    applied_commands: Arc<AtomicU64>,
 }
 
 fn sm_err(e: Error) -> StorageError {
@@ -65,15 +66,22 @@ impl StateMachine {
         let applied: Option<LogId> = read_meta(engine.as_ref(), META_APPLIED)?;
         let applied_index = Arc::new(AtomicU64::new(applied.map_or(0, |l| l.index)));
         let (tx, rx) = mpsc::unbounded_channel();
+        let applied_commands = Arc::new(AtomicU64::new(0));
         let worker = Worker {
             applier: Applier::new(shared),
             watch,
             applied_index: applied_index.clone(),
+            applied_commands: applied_commands.clone(),
             last_sync: Instant::now(),
             on_install,
         };
         std::thread::Builder::new().name("etcd-apply".into()).spawn(move || worker.run(rx))?;
-        Ok(StateMachine { tx, engine, current: Default::default(), applied_index })
+        Ok(StateMachine { tx, engine, current: Default::default(), applied_index, applied_commands })
+    }
+
+    /// Commands applied since this member started (for the snapshot trigger).
+    pub fn applied_commands(&self) -> u64 {
+        self.applied_commands.load(Ordering::Relaxed)
     }
 
     /// Index of the newest applied entry.
@@ -145,6 +153,7 @@ struct Worker {
     applier: Applier,
     watch: Arc<WatchHub>,
     applied_index: Arc<AtomicU64>,
+    applied_commands: Arc<AtomicU64>,
     last_sync: Instant,
     on_install: OnInstall,
 }
@@ -190,6 +199,7 @@ impl Worker {
             match &entry.payload {
                 EntryPayload::Normal(req) => {
                     sync |= req.0.iter().any(|c| matches!(c.op, Some(Op::Compaction(_))));
+                    self.applied_commands.fetch_add(req.0.len() as u64, Ordering::Relaxed);
                     replies.push(Reply(req.0.iter().map(|c| self.applier.apply(c)).collect()))
                 }
                 EntryPayload::Membership(m) => {
