@@ -46,8 +46,6 @@ pub struct Node {
     reads: ReadBatcher,
     /// Proposals for [`propose::batch_proposals`].
     batcher: tokio::sync::mpsc::UnboundedSender<propose::Pending>,
-    /// Proposals for [`propose::forward_proposals`] (at a follower).
-    forwarder: tokio::sync::mpsc::UnboundedSender<propose::Pending>,
     /// Set on the leader while it hands leadership over; proposals wait.
     transferring: AtomicBool,
     /// Flips to true on [`Node::shutdown`]; the peer server stops on it.
@@ -160,7 +158,6 @@ impl Node {
         }
         let (batcher, batch_rx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(propose::batch_proposals(raft.clone(), batch_rx));
-        let (forwarder, forward_rx) = tokio::sync::mpsc::unbounded_channel();
         let node = Arc::new(Node {
             config,
             shared,
@@ -173,13 +170,11 @@ impl Node {
             peers,
             reads: ReadBatcher::default(),
             batcher,
-            forwarder,
             transferring: AtomicBool::new(false),
             stop: tokio::sync::watch::channel(false).0,
             started: Instant::now(),
         });
         crate::raft::service::spawn(node.clone()).await?;
-        tokio::spawn(propose::forward_proposals(Arc::downgrade(&node), forward_rx));
         tokio::spawn(leader::watch_leadership(Arc::downgrade(&node)));
         tokio::spawn(leader::lease_expiry_loop(Arc::downgrade(&node)));
         tokio::spawn(leader::snapshot_trigger(Arc::downgrade(&node)));

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 use super::Node;
 use crate::apply::Response;
 use crate::error::{Error, Result};
-use crate::proto::capstanpb::{Command, CommandBatch};
+use crate::proto::capstanpb::Command;
 use crate::raft::types::{decode_result, Member, Raft, Request};
 
 /// A proposal waiting for its batch to be applied.
@@ -24,37 +24,6 @@ const APPENDS_IN_FLIGHT: usize = 2;
 /// Most bytes of commands in one Raft entry.
 const MAX_BATCH_BYTES: usize = 8 << 20;
 const MAX_BATCH_COMMANDS: usize = 4096;
-/// Forwarding calls from a follower to the leader in flight at once.
-const FORWARDS_IN_FLIGHT: usize = 32;
-
-/// Forwards what a follower queued to the leader, many proposals per call.
-pub(crate) async fn forward_proposals(node: std::sync::Weak<Node>, mut rx: mpsc::UnboundedReceiver<Pending>) {
-    let slots = Arc::new(Semaphore::new(FORWARDS_IN_FLIGHT));
-    loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else { return };
-        let Some(first) = rx.recv().await else { return };
-        let batch = drain(first, &mut rx);
-        let Some(node) = node.upgrade() else { return };
-        tokio::spawn(async move {
-            let (cmds, waiters): (Vec<Command>, Vec<_>) = batch.into_iter().unzip();
-            let n = cmds.len();
-            let leader = node.leader().filter(|l| *l != node.member_id).and_then(|l| node.member_info(l));
-            let results: Vec<Result<Response>> = match leader.map(|m| node.peers.client(&m)) {
-                None => vec![Err(Error::LeaderChanged); n],
-                Some(Err(e)) => vec![Err(e); n],
-                Some(Ok(mut client)) => match client.propose_batch(CommandBatch { commands: cmds }).await {
-                    Ok(r) => r.into_inner().results.into_iter().map(decode_result).collect(),
-                    Err(s) => vec![Err(remote_error(s)); n],
-                },
-            };
-            drop(slot);
-            let mut results = results.into_iter();
-            for w in waiters {
-                let _ = w.send(results.next().unwrap_or(Err(Error::Corrupt("missing apply result".into()))));
-            }
-        });
-    }
-}
 
 /// Takes `first` and whatever else is queued, within the batch limits.
 fn drain(first: Pending, rx: &mut mpsc::UnboundedReceiver<Pending>) -> Vec<Pending> {
@@ -157,12 +126,12 @@ impl Node {
         Ok(rx)
     }
 
-    /// Hands a proposal to the follower's forwarder, which sends everything
-    /// queued to the leader in one call.
-    async fn forward(&self, _leader: &Member, cmd: Command) -> Result<Response> {
-        let (tx, rx) = oneshot::channel();
-        self.forwarder.send((cmd, tx)).map_err(|_| Error::Stopped)?;
-        rx.await.map_err(|_| Error::Stopped)?
+    async fn forward(&self, leader: &Member, cmd: Command) -> Result<Response> {
+        let mut client = self.peers.client(leader)?;
+        match client.propose(cmd).await {
+            Ok(r) => decode_result(r.into_inner()),
+            Err(s) => Err(remote_error(s)),
+        }
     }
 
     /// The member record of `id` in the current membership.

@@ -64,19 +64,6 @@ impl Peer for PeerService {
         Ok(Response::new(encode_result(&result)))
     }
 
-    async fn propose_batch(&self, r: Request<CommandBatch>) -> std::result::Result<Response<ApplyResults>, Status> {
-        let waits: Vec<_> = r.into_inner().commands.into_iter().map(|c| self.node.enqueue_local(c)).collect();
-        let mut results = Vec::with_capacity(waits.len());
-        for w in waits {
-            let r = match w {
-                Ok(rx) => rx.await.unwrap_or(Err(Error::Stopped)),
-                Err(e) => Err(e),
-            };
-            results.push(encode_result(&r));
-        }
-        Ok(Response::new(ApplyResults { results }))
-    }
-
     async fn read_index(
         &self,
         _r: Request<ReadIndexRequest>,
