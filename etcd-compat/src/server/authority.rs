@@ -16,6 +16,7 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 const PREFACE_LEN: usize = 24;
 const FRAME_HEADER: usize = 9;
 const HEADERS: u8 = 0x1;
@@ -72,7 +73,13 @@ impl<S> AuthorityFix<S> {
                 return;
             }
             if !self.preface_done {
-                if self.inbuf.len() < PREFACE_LEN {
+                let seen = self.inbuf.len().min(PREFACE_LEN);
+                if self.inbuf[..seen] != PREFACE[..seen] {
+                    // Not HTTP/2 with prior knowledge: let the server answer it.
+                    self.mode = Mode::Direct;
+                    continue;
+                }
+                if seen < PREFACE_LEN {
                     return;
                 }
                 self.out.extend(self.inbuf.drain(..PREFACE_LEN));
@@ -393,5 +400,19 @@ mod tests {
         assert!(!text.contains("http://"));
         assert!(got.ends_with(&[0, 0, 2, 0, 1, 0, 0, 0, 1, 7, 7]));
         assert_eq!(got.len(), wire.len());
+    }
+
+    #[tokio::test]
+    async fn non_http2_bytes_pass_through_untouched() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // Shorter than the HTTP/2 preface, and the client keeps the connection open.
+        let wire = b"GET / HTTP/1.1\r\n\r\n".to_vec();
+        let (mut client, server) = tokio::io::duplex(1024);
+        client.write_all(&wire).await.unwrap();
+        let mut got = vec![0u8; wire.len()];
+        let mut fix = AuthorityFix::new(server);
+        tokio::time::timeout(std::time::Duration::from_secs(5), fix.read_exact(&mut got)).await.unwrap().unwrap();
+        assert_eq!(got, wire);
+        drop(client);
     }
 }
