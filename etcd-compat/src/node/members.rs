@@ -67,6 +67,11 @@ impl Node {
     }
 
     async fn member_change_local(&self, change: Change) -> Result<Option<pb::Member>> {
+        // A membership entry during a leadership transfer would leave the
+        // target behind; wait like proposals do.
+        while self.transferring.load(Ordering::Acquire) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let current = self.raft.metrics().borrow().membership_config.clone();
         let voters: BTreeSet<NodeId> = current.voter_ids().collect();
         let known = |id: u64| current.membership().get_node(&id).cloned();
@@ -179,7 +184,8 @@ impl Node {
         if !voters.contains(&target) {
             return Err(Error::BadLeaderTransferee);
         }
-        let hold = 3 * self.config.election_timeout_ms.max(100);
+        // Half of etcd's request timeout to catch up, half to hand over.
+        let hold = (self.request_timeout().as_millis() / 2) as u64;
         // Let the target catch up fully first, as etcd does; give up cleanly
         // (nothing disturbed) if it cannot.
         let catch_up = Instant::now() + Duration::from_millis(hold);
@@ -224,7 +230,7 @@ impl Node {
     pub fn campaign(self: &Arc<Self>, old_leader: NodeId) {
         let node = self.clone();
         tokio::spawn(async move {
-            let until = Instant::now() + Duration::from_millis(3 * node.config.election_timeout_ms.max(100));
+            let until = Instant::now() + node.request_timeout() / 2;
             let step = Duration::from_millis((node.config.election_timeout_ms / 10).clamp(20, 100));
             while Instant::now() < until {
                 // Stop once anyone but the old leader leads (us, or another

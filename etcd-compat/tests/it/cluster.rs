@@ -94,6 +94,10 @@ impl Cluster {
         }
         let c = Cluster { members, configs, faults, _dir: dir };
         c.wait_leader(Duration::from_secs(10)).await;
+        // As `capstan etcd` does before serving clients.
+        for m in c.members.iter().flatten() {
+            tokio::time::timeout(Duration::from_secs(10), m.node.wait_published()).await.expect("member published");
+        }
         c
     }
 
