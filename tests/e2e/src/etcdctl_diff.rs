@@ -72,6 +72,20 @@ pub struct Side {
 }
 
 /// etcdctl 3.5 (from `scripts/test-deps.sh`), for flags 3.4's lacks (`--count-only`).
+/// A txn for etcdctl's stdin format: compares, blank, success ops, blank,
+/// failure ops, blank.
+pub fn txn(compares: &[&str], success: &[&str], failure: &[&str]) -> Vec<u8> {
+    let mut s = String::new();
+    for part in [compares, success, failure] {
+        for l in part {
+            s.push_str(l);
+            s.push('\n');
+        }
+        s.push('\n');
+    }
+    s.into_bytes()
+}
+
 pub fn etcdctl35_bin() -> PathBuf {
     repo_root().join(".tools/etcd-3.5/etcdctl")
 }
@@ -320,7 +334,7 @@ fn mask_key(v: &mut Value, key: &str) {
 }
 
 /// `attached keys([k2 k1])` → sorted: etcd lists a lease's keys from a Go map.
-fn sort_attached_keys(s: &str) -> String {
+pub fn sort_attached_keys(s: &str) -> String {
     let pat = "attached keys([";
     let Some(i) = s.find(pat) else { return s.to_string() };
     let after = &s[i + pat.len()..];
@@ -360,6 +374,11 @@ fn mask_took(s: &str) -> String {
     if is_dur(s) {
         return "~".into();
     }
+    mask_took_field(s)
+}
+
+/// `took = 1.2ms` → `took = ~`.
+pub fn mask_took_field(s: &str) -> String {
     let pat = "took = ";
     match s.find(pat) {
         Some(i) => {

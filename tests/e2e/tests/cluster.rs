@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use capstan_e2e::cluster::{parse_member_add, ClusterOpts, ProcCluster};
 use capstan_e2e::etcdctl_bin;
-use capstan_e2e::etcdctl_diff::{diff, Out};
+use capstan_e2e::etcdctl_diff::{diff, mask_took_field, sort_attached_keys, txn, Out};
 use capstan_e2e::Flavor;
 use serde_json::Value;
 
@@ -64,19 +64,6 @@ struct Run {
     vars: Vec<(String, String)>,
     steps: Vec<Step>,
     failures: Vec<String>,
-}
-
-/// A txn for etcdctl's stdin format.
-fn txn(compares: &[&str], success: &[&str], failure: &[&str]) -> Vec<u8> {
-    let mut s = String::new();
-    for part in [compares, success, failure] {
-        for l in part {
-            s.push_str(l);
-            s.push('\n');
-        }
-        s.push('\n');
-    }
-    s.into_bytes()
 }
 
 fn run_with_stdin(endpoints: &str, args: &[&str], stdin: &[u8]) -> Out {
@@ -383,7 +370,7 @@ impl Norm {
         while out.contains("  {") {
             out = out.replace("  {", " {");
         }
-        sort_attached_keys(&mask_durations(&mask_remaining(&out)))
+        sort_attached_keys(&mask_took_field(&mask_remaining(&out)))
     }
 
     fn json(&self, v: &mut Value) {
@@ -547,30 +534,6 @@ fn mask_remaining(s: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// `attached keys([k2 k1])` → sorted: etcd lists a lease's keys from a Go map.
-fn sort_attached_keys(s: &str) -> String {
-    let pat = "attached keys([";
-    let Some(i) = s.find(pat) else { return s.to_string() };
-    let after = &s[i + pat.len()..];
-    let Some(j) = after.find("])") else { return s.to_string() };
-    let mut keys: Vec<&str> = after[..j].split(' ').collect();
-    keys.sort_unstable();
-    format!("{}{}{}", &s[..i + pat.len()], keys.join(" "), &after[j..])
-}
-
-/// `took = 1.2ms` → `took = ~`.
-fn mask_durations(s: &str) -> String {
-    let pat = "took = ";
-    match s.find(pat) {
-        Some(i) => {
-            let after = &s[i + pat.len()..];
-            let end = after.find(|c: char| c.is_whitespace() || c == ',').unwrap_or(after.len());
-            format!("{}~{}", &s[..i + pat.len()], &after[end..])
-        }
-        None => s.to_string(),
-    }
 }
 
 // ---------------------------------------------------------------------------

@@ -7,22 +7,8 @@
 
 use std::time::Duration;
 
-use capstan_e2e::etcdctl_diff::{Opts, Pair, Side};
+use capstan_e2e::etcdctl_diff::{txn, Opts, Pair, Side};
 use capstan_e2e::Flavor;
-
-/// A txn for etcdctl's stdin format: compares, blank, success ops, blank,
-/// failure ops, blank.
-fn txn(compares: &[&str], success: &[&str], failure: &[&str]) -> Vec<u8> {
-    let mut s = String::new();
-    for part in [compares, success, failure] {
-        for l in part {
-            s.push_str(l);
-            s.push('\n');
-        }
-        s.push('\n');
-    }
-    s.into_bytes()
-}
 
 #[test]
 fn kv_put_and_get() {
