@@ -81,8 +81,7 @@ impl Node {
         if self.is_leader() {
             return self.shared.lessor.lock().renew(id, Instant::now());
         }
-        let leader = self.leader().and_then(|l| self.member_info(l)).ok_or(Error::NoLeader)?;
-        let mut client = self.peers.client(&leader)?;
+        let mut client = self.leader_client()?;
         let resp = client
             .lease_keep_alive(LeaseKeepAliveRequest { id })
             .await
@@ -95,8 +94,7 @@ impl Node {
     /// follower asks the leader.
     pub async fn lease_time_to_live(self: &Arc<Self>, req: LeaseTimeToLiveRequest) -> Result<LeaseTimeToLiveResponse> {
         if !self.is_leader() {
-            let leader = self.leader().and_then(|l| self.member_info(l)).ok_or(Error::NoLeader)?;
-            let mut client = self.peers.client(&leader)?;
+            let mut client = self.leader_client()?;
             let mut resp = client.lease_time_to_live(req).await.map_err(super::propose::remote_error)?.into_inner();
             resp.header = Some(self.header());
             return Ok(resp);

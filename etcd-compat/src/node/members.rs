@@ -39,8 +39,7 @@ impl Node {
     /// returns the member changed (for add) and the new member list.
     pub async fn member_change(self: &Arc<Self>, change: Change) -> Result<(Option<pb::Member>, Vec<pb::Member>)> {
         if !self.is_leader() {
-            let leader = self.leader().and_then(|l| self.member_info(l)).ok_or(Error::NoLeader)?;
-            let mut client = self.peers.client(&leader)?;
+            let mut client = self.leader_client()?;
             let resp = client
                 .member_change(MemberChangeRequest { change: Some(change) })
                 .await
@@ -155,20 +154,26 @@ impl Node {
         }
     }
 
+    /// (index `id` has matched, if known; leader's last index), from the
+    /// leader's replication metrics.
+    fn replication_of(&self, id: NodeId) -> (Option<u64>, u64) {
+        let m = self.raft.metrics().borrow().clone();
+        let last = m.last_log_index.unwrap_or(0);
+        let matched = m.replication.as_ref().and_then(|r| r.get(&id).cloned().flatten()).map(|l| l.index);
+        (matched, last)
+    }
+
     /// Whether the leader has replicated (nearly) everything to `id`
     /// (etcd: a learner within 90% of the leader's log).
     fn in_sync(&self, id: NodeId) -> bool {
-        let m = self.raft.metrics().borrow().clone();
-        let last = m.last_log_index.unwrap_or(0);
-        let matched = m.replication.as_ref().and_then(|r| r.get(&id).cloned().flatten()).map_or(0, |l| l.index);
-        matched * 10 >= last * 9
+        let (matched, last) = self.replication_of(id);
+        matched.unwrap_or(0) * 10 >= last * 9
     }
 
     /// Whether `target` has every entry of the leader's log.
     fn caught_up(&self, target: NodeId) -> bool {
-        let m = self.raft.metrics().borrow().clone();
-        let last = m.last_log_index.unwrap_or(0);
-        m.replication.as_ref().and_then(|r| r.get(&target).cloned().flatten()).is_some_and(|l| l.index >= last)
+        let (matched, last) = self.replication_of(target);
+        matched.is_some_and(|m| m >= last)
     }
 
     /// Hands leadership to `target`: stop proposals and heartbeats, ask the

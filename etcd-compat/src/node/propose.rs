@@ -134,6 +134,14 @@ impl Node {
         }
     }
 
+    /// A peer client to the leader this member knows of.
+    pub(crate) fn leader_client(
+        &self,
+    ) -> Result<crate::proto::capstanpb::peer_client::PeerClient<tonic::transport::Channel>> {
+        let leader = self.leader().and_then(|l| self.member_info(l)).ok_or(Error::NoLeader)?;
+        self.peers.client(&leader)
+    }
+
     /// The member record of `id` in the current membership.
     pub fn member_info(&self, id: u64) -> Option<Member> {
         self.raft.metrics().borrow().membership_config.membership().get_node(&id).cloned()

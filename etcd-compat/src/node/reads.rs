@@ -82,9 +82,8 @@ impl Node {
     pub async fn fetch_read_index(&self) -> Result<u64> {
         match self.leader() {
             Some(l) if l == self.member_id => self.local_read_index().await,
-            Some(l) => {
-                let member = self.member_info(l).ok_or(Error::NoLeader)?;
-                let mut client = self.peers.client(&member)?;
+            Some(_) => {
+                let mut client = self.leader_client()?;
                 let resp = client.read_index(ReadIndexRequest {}).await.map_err(super::propose::remote_error)?;
                 Ok(resp.into_inner().index)
             }
