@@ -35,7 +35,19 @@ fn port() -> u16 {
 
 async fn start(config: Config) -> Member {
     let url = config.listen_client_urls[0].clone();
-    let node = Node::open(config.clone()).await.unwrap();
+    // A stopped member's apply and WAL threads may still be letting go of its
+    // files for a moment after `stop`; retry opening for a bounded time.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let node = loop {
+        match Node::open(config.clone()).await {
+            Ok(n) => break n,
+            Err(e) if std::time::Instant::now() < deadline => {
+                eprintln!("reopening {}: {e}; retrying", config.name);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("opening {}: {e}", config.name),
+        }
+    };
     let (tx, rx) = oneshot::channel();
     let n2 = node.clone();
     let server = tokio::spawn(async move {
