@@ -1,7 +1,9 @@
 //! Subcommands of the `capstan` binary.
 
+mod apiserver;
 mod bench;
 mod etcd;
+mod up;
 
 use clap::{Parser, Subcommand};
 
@@ -16,6 +18,10 @@ pub struct Cli {
 enum Command {
     /// Run an etcd v3 API-compatible member (takes etcd's own flags).
     Etcd(Box<etcd::EtcdArgs>),
+    /// Run the Kubernetes API server (takes kube-apiserver's flags).
+    Apiserver(Box<apiserver::ApiserverArgs>),
+    /// Start an all-in-one cluster (embedded etcd + API server) and write a kubeconfig.
+    Up(Box<up::UpArgs>),
     /// Benchmarks (`capstan bench etcd`: capstan vs. etcd, side by side).
     Bench(Box<bench::BenchArgs>),
 }
@@ -30,5 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Etcd(args) => etcd::run(*args),
         Command::Bench(args) => bench::run(*args),
+        Command::Apiserver(args) => apiserver::run(*args),
+        Command::Up(args) => up::run(*args),
     }
 }

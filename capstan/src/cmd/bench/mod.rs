@@ -9,6 +9,7 @@
 //! connections are spread over the members, and (N ≥ 3) the leader is killed
 //! under load to measure failover.
 
+mod apiserver;
 mod cluster;
 mod failover;
 mod report;
@@ -38,6 +39,8 @@ pub struct BenchArgs {
 enum Target {
     /// Compare `capstan etcd` with a real etcd on the same workloads.
     Etcd(EtcdBench),
+    /// Load the Kubernetes API server (`capstan up`) and check it against the S3 targets.
+    Apiserver(apiserver::ApiserverBench),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -156,6 +159,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.target {
         Target::Etcd(b) => run_etcd(b.effective()),
+        Target::Apiserver(b) => apiserver::run(b),
     }
 }
 

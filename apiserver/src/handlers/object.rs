@@ -1,0 +1,124 @@
+//! Object metadata helpers shared by the verbs: timestamps, resourceVersion,
+//! uid, generation, and the storage form of an object.
+
+use serde_json::{Map, Value};
+
+/// Now as kube writes timestamps (RFC 3339, seconds, UTC).
+pub fn now_rfc3339() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// RFC 3339 of now + `secs`.
+pub fn rfc3339_in(secs: i64) -> String {
+    let ts = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_secs(secs))
+        .unwrap_or_else(|_| jiff::Timestamp::now());
+    ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+pub fn meta(obj: &Value) -> Option<&Map<String, Value>> {
+    obj.get("metadata").and_then(Value::as_object)
+}
+
+/// metadata as a mutable map, created if missing or not an object.
+pub fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
+    if !obj.is_object() {
+        *obj = Value::Object(Map::new());
+    }
+    let Value::Object(root) = obj else { unreachable_map() };
+    let m = root.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+    if !m.is_object() {
+        *m = Value::Object(Map::new());
+    }
+    match m {
+        Value::Object(map) => map,
+        _ => unreachable_map(),
+    }
+}
+
+// Both call sites have just made the value an object.
+#[allow(clippy::panic)]
+fn unreachable_map() -> ! {
+    panic!("value was just made an object")
+}
+
+pub fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
+    meta(obj).and_then(|m| m.get(field)).and_then(Value::as_str).unwrap_or("")
+}
+
+pub fn name_of(obj: &Value) -> &str {
+    meta_str(obj, "name")
+}
+
+pub fn set_resource_version(obj: &mut Value, rev: i64) {
+    meta_mut(obj).insert("resourceVersion".into(), Value::String(rev.to_string()));
+}
+
+/// The form written to etcd: no resourceVersion, no selfLink (kube clears both).
+pub fn storage_bytes(obj: &Value) -> Result<bytes::Bytes, serde_json::Error> {
+    let mut o = obj.clone();
+    if let Some(m) = o.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("resourceVersion");
+        m.remove("selfLink");
+    }
+    serde_json::to_vec(&o).map(bytes::Bytes::from)
+}
+
+pub fn finalizers(obj: &Value) -> Vec<String> {
+    meta(obj)
+        .and_then(|m| m.get("finalizers"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+pub fn is_deleting(obj: &Value) -> bool {
+    meta(obj).is_some_and(|m| m.get("deletionTimestamp").is_some_and(|v| !v.is_null()))
+}
+
+/// Everything but metadata and status: a change here bumps generation.
+pub fn spec_changed(new: &Value, old: &Value) -> bool {
+    let strip = |v: &Value| -> Value {
+        let mut v = v.clone();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("metadata");
+            o.remove("status");
+            o.remove("apiVersion");
+            o.remove("kind");
+        }
+        v
+    };
+    strip(new) != strip(old)
+}
+
+/// A random 5-character suffix for generateName, from kube's alphabet.
+pub fn name_suffix() -> String {
+    use rand::Rng;
+    const ALPHA: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut rng = rand::thread_rng();
+    (0..5).map(|_| ALPHA[rng.gen_range(0..ALPHA.len())] as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn storage_form_drops_resource_version() {
+        let o = json!({"metadata": {"name": "a", "resourceVersion": "5"}, "spec": {}});
+        let b = storage_bytes(&o).unwrap();
+        let back: Value = serde_json::from_slice(&b).unwrap();
+        assert!(back["metadata"].get("resourceVersion").is_none());
+    }
+
+    #[test]
+    fn generation_ignores_metadata_and_status() {
+        let a = json!({"metadata": {"labels": {"a": "b"}}, "spec": {"x": 1}, "status": {"y": 1}});
+        let b = json!({"metadata": {}, "spec": {"x": 1}, "status": {"y": 2}});
+        assert!(!spec_changed(&a, &b));
+        let c = json!({"spec": {"x": 2}});
+        assert!(spec_changed(&a, &c));
+        assert_eq!(name_suffix().len(), 5);
+    }
+}

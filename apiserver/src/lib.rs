@@ -1,0 +1,24 @@
+//! capstan-apiserver: a lightweight Kubernetes API server over the etcd v3 API.
+//!
+//! Request path: `server/` (TLS, client certificates, HTTP) → `request` (URL and
+//! query parsing) → `handlers/<verb>.rs` → `registry/` (per-resource strategy:
+//! defaults, validation, field sets) → `storage/` (etcd3 store and watch cache).
+//! `discovery/`, `openapi/`, `table/` and `patch/` answer the metadata and format
+//! questions kubectl asks.
+
+pub mod catalog;
+pub mod discovery;
+pub mod error;
+#[cfg(feature = "serve")]
+pub mod handlers;
+pub mod openapi;
+pub mod patch;
+pub mod registry;
+pub mod selectors;
+#[cfg(feature = "serve")]
+pub mod server;
+pub mod status;
+pub mod storage;
+pub mod table;
+
+pub use error::{ApiError, Result};
