@@ -1,7 +1,8 @@
 # Two entry points (see README): `make run` and `make test`.
 SHELL := /bin/bash
-DATA_DIR ?= $(CURDIR)/.data/n1
-PORT ?= 2379
+DATA_DIR ?= $(CURDIR)/.data/up
+HTTPS_PORT ?= 6443
+ETCD_PORT ?= 2379
 
 .PHONY: run test deps lint build bench
 
@@ -11,11 +12,10 @@ deps:
 build:
 	cargo build --release -p capstan
 
-# The main job: a single-member `capstan etcd` on a data dir.
+# The main job: an all-in-one cluster (embedded etcd-compat + API server).
+# Then: KUBECONFIG=$(DATA_DIR)/kubeconfig kubectl get namespaces
 run: build
-	mkdir -p $(DATA_DIR)
-	./target/release/capstan etcd --name n1 --data-dir $(DATA_DIR) \
-		--listen-client-urls http://127.0.0.1:$(PORT) --advertise-client-urls http://127.0.0.1:$(PORT)
+	./target/release/capstan up --data-dir $(DATA_DIR) --https-port $(HTTPS_PORT) --etcd-client-port $(ETCD_PORT)
 
 lint:
 	cargo fmt --all --check
@@ -28,3 +28,9 @@ test: deps lint
 bench: deps
 	cargo build --release -p capstan
 	./target/release/capstan bench etcd
+
+# Fuzz the API server's request decoding (apiserver/fuzz, target decode_request).
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)

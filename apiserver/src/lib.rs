@@ -13,6 +13,7 @@ pub mod error;
 pub mod handlers;
 pub mod openapi;
 pub mod patch;
+pub mod protobuf;
 pub mod registry;
 pub mod selectors;
 #[cfg(feature = "serve")]

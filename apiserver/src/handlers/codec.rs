@@ -56,11 +56,7 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> Result<Value, ApiError
             .map_err(|e| ApiError::BadRequest(format!("error converting YAML to JSON: {e}")))?,
         "application/json" | "" | "*/*" => serde_json::from_slice(body)
             .map_err(|e| ApiError::BadRequest(format!("couldn't get version/kind; json parse error: {e}")))?,
-        "application/vnd.kubernetes.protobuf" => {
-            return Err(ApiError::UnsupportedMediaType(
-                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml".into(),
-            ))
-        }
+        "application/vnd.kubernetes.protobuf" => crate::protobuf::decode(body)?,
         other => {
             return Err(ApiError::UnsupportedMediaType(format!(
                 "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {other})"

@@ -28,11 +28,8 @@ pub struct Selectors {
 impl Selectors {
     pub fn parse(ctx: &Ctx<'_>) -> Result<Selectors, ApiError> {
         let labels = match ctx.query.get("labelSelector") {
-            Some(s) => Some(
-                LabelSelector::parse(s)
-                    .map_err(|e| ApiError::BadRequest(format!("unable to parse requirement: {e}")))?,
-            )
-            .filter(|l| !l.is_empty()),
+            Some(s) => Some(LabelSelector::parse(s).map_err(|e| ApiError::BadRequest(e.to_string()))?)
+                .filter(|l| !l.is_empty()),
             None => None,
         };
         let fields = match ctx.query.get("fieldSelector") {

@@ -137,7 +137,7 @@ pub async fn bind_pod(ctx: &Ctx<'_>, body: Bytes) -> Result<Response, ApiError> 
     }
     let Some(pods) = crate::catalog::find("", "v1", "pods") else { return Err(ApiError::Internal("no pods".into())) };
     let info =
-        RequestInfo { resource: "pods".into(), name: pod.clone(), subresource: String::new(), ..ctx.info.clone() };
+        RequestInfo { resource: "pods".into(), name: pod.clone(), subresource: "binding".into(), ..ctx.info.clone() };
     let pctx = Ctx { api: ctx.api, ri: pods, info: &info, query: ctx.query, parts: ctx.parts };
     let dry_run = ctx.query.dry_run()?;
     guaranteed_update(&pctx, dry_run, false, |cur| {

@@ -57,6 +57,10 @@ pub fn check_identity(ctx: &Ctx<'_>, obj: &Value) -> Result<(), ApiError> {
 fn merge_for_endpoint(ctx: &Ctx<'_>, mut new: Value, cur: &Value) -> Value {
     let sub = ctx.info.subresource.as_str();
     let ri = ctx.ri;
+    if sub == "binding" {
+        // pods/binding sets spec.nodeName and the PodScheduled condition itself.
+        return new;
+    }
     if sub == "status" {
         // Only status moves; everything else stays as stored.
         let mut out = cur.clone();
@@ -130,12 +134,18 @@ where
         }
         let mut new = merge_for_endpoint(ctx, desired, &cur_served);
         defaults::apply_defaults(ri, &mut new);
+        defaults::prepare_update(ri, &mut new, &cur_served);
         if ri.generation && object::spec_changed(&new, &cur_served) {
             let g = object::meta(&cur_served).and_then(|m| m.get("generation")).and_then(Value::as_i64).unwrap_or(0);
             object::meta_mut(&mut new).insert("generation".into(), (g + 1).into());
         }
         object::set_resource_version(&mut new, cur.mod_revision);
-        let causes = validation::validate_update(ri, &new, &cur_served);
+        // A binding changes spec.nodeName, which pod update validation forbids.
+        let causes = if ctx.info.subresource == "binding" {
+            Vec::new()
+        } else {
+            validation::validate_update(ri, &new, &cur_served)
+        };
         if !causes.is_empty() {
             return Err(ApiError::Invalid {
                 kind: ri.kind.into(),

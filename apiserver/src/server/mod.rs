@@ -79,7 +79,10 @@ pub async fn start(backend: Arc<dyn Backend>, cfg: ServerConfig) -> Result<Runni
     let tls = tls::server_config(&cert, &key, &ca)?;
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
     // Build the OpenAPI documents now rather than on kubectl's first request.
-    tokio::task::spawn_blocking(crate::openapi::prebuild);
+    tokio::task::spawn_blocking(|| {
+        crate::openapi::prebuild();
+        crate::protobuf::prebuild();
+    });
     let metrics = Metrics::new();
     let backend: Arc<dyn Backend> = Arc::new(InstrumentedBackend { inner: backend, metrics: metrics.clone() });
     let api = Api::start(backend, cfg.api.clone()).await?;

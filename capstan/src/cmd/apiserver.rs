@@ -42,6 +42,9 @@ pub struct ApiserverArgs {
     /// A port range to reserve for services with NodePort visibility.
     #[arg(long, default_value = "30000-32767")]
     pub service_node_port_range: String,
+    /// Interval of etcd compaction requests (e.g. `5m`; `0` disables).
+    #[arg(long, default_value = "5m", value_parser = parse_interval)]
+    pub etcd_compaction_interval: std::time::Duration,
     /// Write an admin kubeconfig (client certificate) to this path once serving.
     #[arg(long)]
     pub write_kubeconfig: Option<PathBuf>,
@@ -58,6 +61,19 @@ pub struct ApiserverArgs {
     pub encryption_provider_config: Option<PathBuf>,
     #[arg(long)]
     pub audit_log_path: Option<PathBuf>,
+}
+
+fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("invalid duration {s:?} (use s, m or h)")),
+    };
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 fn port_range(s: &str) -> anyhow::Result<(u16, u16)> {
@@ -81,6 +97,7 @@ impl ApiserverArgs {
                 etcd_prefix: self.etcd_prefix.clone(),
                 service_cidr: self.service_cluster_ip_range.clone(),
                 node_ports: port_range(&self.service_node_port_range)?,
+                compaction_interval: self.etcd_compaction_interval,
                 ..ApiConfig::default()
             },
         })

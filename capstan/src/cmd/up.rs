@@ -60,6 +60,7 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
         service_cluster_ip_range: "10.96.0.0/12".into(),
         service_node_port_range: "30000-32767".into(),
         write_kubeconfig: Some(data_dir.join("kubeconfig")),
+        etcd_compaction_interval: std::time::Duration::from_secs(300),
         authorization_mode: None,
         service_account_key_file: None,
         service_account_signing_key_file: None,

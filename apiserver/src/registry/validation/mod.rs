@@ -16,7 +16,7 @@ mod podspec;
 pub(crate) mod quantity;
 mod rbac_net;
 mod service;
-pub(crate) mod util;
+mod util;
 mod volumes;
 mod workloads;
 

@@ -246,12 +246,13 @@ pub(crate) enum NameRule {
 /// apimachinery's name funcs; `prefix` is the generateName form (trailing dash allowed).
 pub(crate) fn check_name(rule: NameRule, name: &str, prefix: bool) -> Vec<String> {
     let masked;
-    let name = if prefix && rule != NameRule::PathSegment && name.len() > 1 && name.ends_with('-') {
-        // kube swaps the last two characters for "a" before checking a prefix.
-        masked = format!("{}a", &name[..name.len() - 2]);
-        masked.as_str()
-    } else {
-        name
+    // kube swaps the last two bytes of a generateName prefix for "a" first.
+    let name = match name.get(..name.len().saturating_sub(2)) {
+        Some(head) if prefix && rule != NameRule::PathSegment && name.len() > 1 && name.ends_with('-') => {
+            masked = format!("{head}a");
+            masked.as_str()
+        }
+        _ => name,
     };
     match rule {
         NameRule::Subdomain => is_dns1123_subdomain(name),

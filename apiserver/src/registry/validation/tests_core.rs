@@ -136,6 +136,14 @@ fn storage_claims_and_volumes() {
         pvc(json!({"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}))
     )
     .is_empty());
+    let claim = |size: &str, mode: &str| json!({"metadata": {"name": "c", "namespace": "default"}, "spec": {"accessModes": [mode], "resources": {"requests": {"storage": size}}}, "status": {"phase": "Bound"}});
+    // Bound claims may grow, may gain a volume name and a class, may not change modes.
+    let mut grown = claim("2Gi", "ReadWriteOnce");
+    grown["spec"]["volumeName"] = json!("pv-1");
+    grown["spec"]["storageClassName"] = json!("standard");
+    assert!(update("", "v1", "persistentvolumeclaims", grown, claim("1Gi", "ReadWriteOnce")).is_empty());
+    let errs = update("", "v1", "persistentvolumeclaims", claim("1Gi", "ReadWriteMany"), claim("1Gi", "ReadWriteOnce"));
+    expect_one(&errs, "spec", "Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims");
     let pv = json!({"metadata": {"name": "v"}, "spec": {"accessModes": ["ReadWriteOnce"], "capacity": {"storage": "1Gi"}, "hostPath": {"path": "/tmp"}}});
     assert!(create("", "v1", "persistentvolumes", pv).is_empty());
     let errs = create("", "v1", "persistentvolumes", json!({"metadata": {"name": "v"}, "spec": {}}));

@@ -224,3 +224,61 @@ fn metadata_update_rules() {
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].field, "metadata.labels");
 }
+
+#[test]
+fn format_checks() {
+    use super::names::{check_name, is_valid_port_name, valid_cidr, valid_ip, NameRule};
+    assert!(check_name(NameRule::Subdomain, "web-", true).is_empty());
+    assert!(!check_name(NameRule::Subdomain, "é-", true).is_empty());
+    assert_eq!(is_valid_port_name("http--x"), vec!["must not contain consecutive hyphens".to_string()]);
+    assert_eq!(is_valid_port_name("8080"), vec!["must contain at least one letter (a-z)".to_string()]);
+    let msg = |c: Vec<Cause>| c.into_iter().map(|c| c.message).collect::<Vec<_>>();
+    assert_eq!(
+        msg(valid_ip("f", "010.0.0.1")),
+        vec!["Invalid value: \"010.0.0.1\": must not have leading 0s".to_string()]
+    );
+    assert_eq!(
+        msg(valid_ip("f", "::ffff:1.2.3.4")),
+        vec!["Invalid value: \"::ffff:1.2.3.4\": must not be an IPv4-mapped IPv6 address".to_string()]
+    );
+    assert_eq!(
+        msg(valid_ip("f", "2001:DB8::1")),
+        vec!["Invalid value: \"2001:DB8::1\": must be in canonical form (\"2001:db8::1\")".to_string()]
+    );
+    assert!(valid_cidr("f", "10.0.0.0/8").is_empty());
+    assert_eq!(
+        msg(valid_cidr("f", "10.0.0.1/8")),
+        vec!["Invalid value: \"10.0.0.1/8\": must not have bits set beyond the prefix length".to_string()]
+    );
+}
+
+#[test]
+fn label_selector_matching() {
+    use super::meta::selector_matches;
+    let labels = vec![("app".to_string(), "web".to_string()), ("tier".to_string(), "fe".to_string())];
+    let sel = json!({"matchLabels": {"app": "web"}, "matchExpressions": [
+        {"key": "tier", "operator": "In", "values": ["fe", "be"]},
+        {"key": "canary", "operator": "DoesNotExist"},
+        {"key": "env", "operator": "NotIn", "values": ["prod"]},
+    ]});
+    assert!(selector_matches(Some(&sel), &labels));
+    assert!(!selector_matches(
+        Some(
+            &json!({"matchExpressions": [{"key": "tier", "operator": "Exists"}, {"key": "app", "operator": "NotIn", "values": ["web"]}]})
+        ),
+        &labels
+    ));
+    assert!(selector_matches(Some(&json!({})), &labels));
+    assert!(!selector_matches(None, &labels));
+}
+
+#[test]
+fn statefulset_names_are_dns_labels() {
+    let sts = json!({"metadata": {"name": "a.b", "namespace": "default"}, "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c"}]}}}});
+    // The template's pod spec is not validated for StatefulSets (no image is fine), the name is.
+    expect_one(
+        &create("apps", "v1", "statefulsets", sts),
+        "metadata.name",
+        "Invalid value: \"a.b\": must not contain dots",
+    );
+}

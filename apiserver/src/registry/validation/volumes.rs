@@ -75,9 +75,20 @@ pub(crate) fn validate_pvc(obj: &Value, old: Option<&Value>) -> Vec<Cause> {
         }
     }
     let mut old_cmp = old_spec.clone();
-    if s(&old_spec, &["volumeName"]).is_empty() {
-        if let Some(m) = old_cmp.as_object_mut() {
+    if let Some(m) = old_cmp.as_object_mut() {
+        if s(&old_spec, &["volumeName"]).is_empty() {
             m.remove("volumeName");
+        }
+        // A claim without a class may get one later (retroactive default class),
+        // if it matches a beta class annotation the claim carries.
+        let beta = opt_s(old, &["metadata", "annotations", "volume.beta.kubernetes.io/storage-class"]);
+        let new_class = opt_s(&new_spec, &["storageClassName"]);
+        if get(&old_spec, &["storageClassName"]).is_none_or(Value::is_null)
+            && new_class.is_some_and(|c| beta.is_none_or(|b| b == c))
+        {
+            if let Some(c) = new_class {
+                m.insert("storageClassName".into(), Value::String(c.to_string()));
+            }
         }
     }
     if !same(Some(&new_spec), Some(&old_cmp)) {

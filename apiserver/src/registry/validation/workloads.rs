@@ -5,12 +5,14 @@ use serde_json::Value;
 
 use crate::error::Cause;
 
-use super::meta::{selector_is_empty, selector_matches, validate_annotations, validate_label_selector, validate_labels};
+use super::meta::{
+    selector_is_empty, selector_matches, validate_annotations, validate_label_selector, validate_labels,
+};
 use super::names::is_valid_percent;
 use super::podspec::{validate_template, Opts};
 use super::util::{
-    arr, get, go_json, int, invalid, invalid_raw, invalid_value, nonneg, not_supported, not_supported_raw,
-    required_detail, s, same, selector_json, str_map,
+    get, go_json, int, invalid, invalid_raw, invalid_value, nonneg, not_supported, not_supported_raw, required_detail,
+    s, same, selector_json, str_map,
 };
 
 /// Which controller owns the template; the messages name them.

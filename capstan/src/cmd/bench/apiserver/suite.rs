@@ -43,13 +43,14 @@ pub struct Results {
 impl Results {
     fn push(&mut self, l: Line) {
         eprintln!(
-            "{:<44} | {:>8} ops/s | p50 {:>9} | p99 {:>9} | max {:>9} | CPU/op {:>8}{}",
+            "{:<44} | {:>8} ops/s | p50 {:>9} | p99 {:>9} | max {:>9} | CPU/op {:>8} (client {:>8}){}",
             l.workload,
             fmt_ops(l.ops_per_sec),
             fmt_dur(l.p50),
             fmt_dur(l.p99),
             fmt_dur(l.max),
             fmt_dur(l.cpu_per_op),
+            fmt_dur(l.client_cpu_per_op),
             if l.notes.is_empty() { String::new() } else { format!(" | {}", l.notes.join("; ")) },
         );
         self.lines.push(l);
@@ -247,7 +248,8 @@ async fn watch_fan_out(cfg: &ApiserverBench, p: &ApiProc, pool: &Pool, out: &mut
     if let Some(e) = &w.first_error {
         notes.push(format!("first error: {e}"));
     }
-    let cpu = w.cpu.filter(|_| w.delivered > 0).map(|c| c.server / u32::try_from(w.delivered).unwrap_or(u32::MAX));
+    let per_event = |d: Duration| d / u32::try_from(w.delivered).unwrap_or(u32::MAX);
+    let cpu = w.cpu.filter(|_| w.delivered > 0);
     for (label, lat) in [("create-ack→event", &w.ack_to_event), ("create-send→event", &w.send_to_event)] {
         let mut line = Line {
             workload: format!("{base}: {label}"),
@@ -255,7 +257,8 @@ async fn watch_fan_out(cfg: &ApiserverBench, p: &ApiProc, pool: &Pool, out: &mut
             p50: lat.quantile(0.5),
             p99: lat.quantile(0.99),
             max: lat.quantile(1.0),
-            cpu_per_op: cpu,
+            cpu_per_op: cpu.map(|c| per_event(c.server)),
+            client_cpu_per_op: cpu.map(|c| per_event(c.bench)),
             slo: table::SLO_NONE,
             ..Default::default()
         }

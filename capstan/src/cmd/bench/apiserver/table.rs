@@ -26,6 +26,8 @@ pub struct Line {
     pub p99: Option<Duration>,
     pub max: Option<Duration>,
     pub cpu_per_op: Option<Duration>,
+    /// The load generator's (this process's) CPU per op: it shares the machine.
+    pub client_cpu_per_op: Option<Duration>,
     pub target: String,
     pub meets_target: Option<bool>,
     pub slo: &'static str,
@@ -44,14 +46,16 @@ impl Line {
         if let Some(bg) = s.cpu.map(|c| c.background_cores).filter(|bg| *bg > NOISY_CORES) {
             notes.push(format!("noisy: other processes kept {bg:.2} cores busy"));
         }
-        let cpu = s.cpu.filter(|_| s.ops > 0).map(|c| c.server / u32::try_from(s.ops).unwrap_or(u32::MAX));
+        let per_op = |d: Duration| d / u32::try_from(s.ops).unwrap_or(u32::MAX);
+        let cpu = s.cpu.filter(|_| s.ops > 0);
         Line {
             workload: workload.into(),
             ops_per_sec: Some(s.ops_per_sec()),
             p50: s.latency.quantile(0.50),
             p99: s.latency.quantile(0.99),
             max: s.latency.quantile(1.0),
-            cpu_per_op: cpu,
+            cpu_per_op: cpu.map(|c| per_op(c.server)),
+            client_cpu_per_op: cpu.map(|c| per_op(c.bench)),
             notes,
             ..Default::default()
         }
@@ -147,13 +151,14 @@ pub fn markdown(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-const HEADER: [&str; 10] = [
+const HEADER: [&str; 11] = [
     "workload",
     "ops/s",
     "p50",
     "p99",
     "max",
     "server CPU/op",
+    "client CPU/op",
     "S3 target",
     "meets target",
     "kube-apiserver SLO",
@@ -172,6 +177,7 @@ pub fn render(lines: &[Line], mem: &[MemLine]) -> String {
                 fmt_dur(l.p99),
                 fmt_dur(l.max),
                 fmt_dur(l.cpu_per_op),
+                fmt_dur(l.client_cpu_per_op),
                 if l.target.is_empty() { "—".into() } else { l.target.clone() },
                 yes_no(l.meets_target),
                 if l.slo.is_empty() { "—".into() } else { l.slo.into() },
