@@ -50,4 +50,17 @@ if [ ! -x "$tools/etcd-3.5/etcd" ]; then
   rm -rf "$tmp"
 fi
 
-echo "test deps ready: $(etcd --version | head -n1); $("$tools/bin/kubectl" version --client 2>/dev/null | head -n1); helm $("$tools/bin/helm" version --short 2>/dev/null)"
+# Debian's kubectl 1.20 (package kubernetes-client), unpacked into .tools/kubectl-1.20 so
+# that /usr/bin/kubectl is left alone: the e2e tests drive an old client with it.
+if [ ! -x "$tools/kubectl-1.20/usr/bin/kubectl" ]; then
+  tmp="$(mktemp -d)"
+  if ! (cd "$tmp" && apt-get download kubernetes-client >/dev/null 2>&1); then
+    apt-get update -qq
+    (cd "$tmp" && apt-get download kubernetes-client >/dev/null)
+  fi
+  rm -rf "$tools/kubectl-1.20"
+  dpkg -x "$tmp"/kubernetes-client_*.deb "$tools/kubectl-1.20"
+  rm -rf "$tmp"
+fi
+
+echo "test deps ready: $(etcd --version | head -n1); $("$tools/bin/kubectl" version --client 2>/dev/null | head -n1); helm $("$tools/bin/helm" version --short 2>/dev/null); kubectl-1.20 $("$tools/kubectl-1.20/usr/bin/kubectl" version --client --short 2>/dev/null)"

@@ -9,14 +9,12 @@
 pub mod catalog;
 pub mod discovery;
 pub mod error;
-#[cfg(feature = "serve")]
 pub mod handlers;
 pub mod openapi;
 pub mod patch;
 pub mod protobuf;
 pub mod registry;
 pub mod selectors;
-#[cfg(feature = "serve")]
 pub mod server;
 pub mod status;
 pub mod storage;

@@ -71,6 +71,21 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> Result<Value, ApiError
     Ok(v)
 }
 
+/// Decodes the body of a write to `kind`, with kube's wording for bodies that
+/// do not parse.
+pub fn decode_as(body: &[u8], content_type: Option<&str>, kind: &str) -> Result<Value, ApiError> {
+    decode(body, content_type).map_err(|e| match e {
+        ApiError::BadRequest(m) if m.starts_with("couldn't get version/kind") => {
+            let text = String::from_utf8_lossy(&body[..body.len().min(30)]).trim().to_string();
+            let more = if body.len() > 30 { " ..." } else { "" };
+            ApiError::BadRequest(format!(
+                "the object provided is unrecognized (must be of type {kind}): {m} ({text}{more})"
+            ))
+        }
+        e => e,
+    })
+}
+
 /// Checks (and fills in) apiVersion and kind against the endpoint.
 pub fn check_type(obj: &mut Value, api_version: &str, kind: &str) -> Result<(), ApiError> {
     let Some(o) = obj.as_object_mut() else { return Err(ApiError::BadRequest("body must be an object".into())) };
@@ -91,9 +106,10 @@ pub fn check_type(obj: &mut Value, api_version: &str, kind: &str) -> Result<(), 
         }
         Some(k) if k == kind => {}
         Some(k) => {
+            let version = api_version.rsplit('/').next().unwrap_or(api_version);
             return Err(ApiError::BadRequest(format!(
-                "the kind in the data ({k}) does not match the expected kind ({kind})"
-            )))
+                "{k} in version \"{version}\" cannot be handled as a {kind}: the kind in the data ({k}) does not match the expected kind ({kind})"
+            )));
         }
     }
     Ok(())

@@ -79,7 +79,7 @@ pub async fn create(ctx: &Ctx<'_>, body: Bytes) -> Result<Response, ApiError> {
     }
     let mode = FieldValidation::from_query(ctx)?;
     let dry_run = ctx.query.dry_run()?;
-    let mut obj = codec::decode(&body, ctx.header("content-type"))?;
+    let mut obj = codec::decode_as(&body, ctx.header("content-type"), ctx.ri.kind)?;
     codec::check_type(&mut obj, &ctx.ri.api_version(), ctx.ri.kind)?;
     let warnings = check_unknown_fields(ctx, &obj, mode)?;
     let ns = &ctx.info.namespace;
@@ -160,6 +160,7 @@ pub async fn create_one(ctx: &Ctx<'_>, mut obj: Value, dry_run: bool) -> Result<
     }
     defaults::apply_defaults(ri, &mut obj);
     defaults::prepare_create(ri, &mut obj);
+    object::prune_empty(&mut obj, ri.definition);
     let causes = validation::validate_create(ri, &obj);
     if !causes.is_empty() {
         return Err(ApiError::Invalid { kind: ri.kind.into(), group: ri.group.into(), name, causes });

@@ -99,6 +99,57 @@ pub fn name_suffix() -> String {
     (0..5).map(|_| ALPHA[rng.gen_range(0..ALPHA.len())] as char).collect()
 }
 
+/// Drops empty lists and empty maps that are not required, as a round trip
+/// through kube's typed objects does (Go's `omitempty`): e.g. the `env: []` a
+/// strategic-merge `$patch: delete` leaves behind. Structs (`resources: {}`) stay.
+pub fn prune_empty(obj: &mut Value, definition: &str) {
+    if let Some(c) = crate::patch::SchemaCursor::new(crate::openapi::definitions(), definition) {
+        prune(obj, c, 0);
+    }
+}
+
+fn prune(v: &mut Value, c: crate::patch::SchemaCursor<'_>, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            let Some(node) = c.resolved() else { return };
+            let required: Vec<String> = node
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            let keys: Vec<String> = map.keys().cloned().collect();
+            for k in keys {
+                let Some((child, _)) = c.field(&k) else { continue };
+                let Some(val) = map.get_mut(&k) else { continue };
+                let is_map = child
+                    .resolved()
+                    .is_some_and(|n| n.get("additionalProperties").is_some() && n.get("properties").is_none());
+                let empty = match val {
+                    Value::Array(a) => a.is_empty(),
+                    Value::Object(o) => o.is_empty() && is_map,
+                    _ => false,
+                };
+                if empty && !required.contains(&k) {
+                    map.remove(&k);
+                } else {
+                    prune(val, child, depth + 1);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item) = c.items() {
+                for i in items {
+                    prune(i, item, depth + 1);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +161,18 @@ mod tests {
         let b = storage_bytes(&o).unwrap();
         let back: Value = serde_json::from_slice(&b).unwrap();
         assert!(back["metadata"].get("resourceVersion").is_none());
+    }
+
+    #[test]
+    fn prunes_empty_lists_like_omitempty() {
+        let mut d = json!({"metadata": {"labels": {}, "finalizers": []}, "spec": {"template": {"spec": {
+            "containers": [{"name": "c", "image": "i", "env": [], "resources": {}}]}}}});
+        prune_empty(&mut d, "io.k8s.api.apps.v1.Deployment");
+        assert!(d["metadata"].get("labels").is_none());
+        assert!(d["metadata"].get("finalizers").is_none());
+        let c = &d["spec"]["template"]["spec"]["containers"][0];
+        assert!(c.get("env").is_none());
+        assert_eq!(c["resources"], json!({}));
     }
 
     #[test]

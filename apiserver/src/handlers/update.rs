@@ -25,7 +25,7 @@ pub async fn update(ctx: &Ctx<'_>, body: Bytes) -> Result<Response, ApiError> {
     }
     let mode = FieldValidation::from_query(ctx)?;
     let dry_run = ctx.query.dry_run()?;
-    let mut desired = codec::decode(&body, ctx.header("content-type"))?;
+    let mut desired = codec::decode_as(&body, ctx.header("content-type"), ctx.ri.kind)?;
     codec::check_type(&mut desired, &ctx.ri.api_version(), ctx.ri.kind)?;
     let warnings = check_unknown_fields(ctx, &desired, mode)?;
     check_identity(ctx, &desired)?;
@@ -135,6 +135,7 @@ where
         let mut new = merge_for_endpoint(ctx, desired, &cur_served);
         defaults::apply_defaults(ri, &mut new);
         defaults::prepare_update(ri, &mut new, &cur_served);
+        object::prune_empty(&mut new, ri.definition);
         if ri.generation && object::spec_changed(&new, &cur_served) {
             let g = object::meta(&cur_served).and_then(|m| m.get("generation")).and_then(Value::as_i64).unwrap_or(0);
             object::meta_mut(&mut new).insert("generation".into(), (g + 1).into());

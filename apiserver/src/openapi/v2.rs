@@ -1,13 +1,10 @@
 //! `/openapi/v2`: the swagger 2.0 document (JSON), built and serialized once.
 //!
-//! kubectl 1.34 / client-go only ever ask `/openapi/v2` for the protobuf form
+//! client-go only ever asks `/openapi/v2` for the protobuf form
 //! (`discovery.OpenAPISchema` sends `Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf`
-//! and `proto.Unmarshal`s the body), and only on fallback paths: `kubectl explain
-//! --output=plaintext-openapiv2`, client-side apply when the v3 document gave
-//! no patch (it then uses compiled-in Go types), and field-validation support
-//! checks when v3 failed. Serving JSON to that request would make the client
-//! fail to decode; answer it with 406 (see [`V2_PROTOBUF`]) and every one of
-//! those paths continues on its own fallback.
+//! and `proto.Unmarshal`s the body): kubectl 1.34 on fallback paths, older
+//! kubectl (1.20) for apply, explain and validation. `v2_proto.rs` encodes this
+//! document as gnostic's `openapi.v2.Document` for those requests.
 
 use std::sync::LazyLock;
 
@@ -19,7 +16,7 @@ use super::params::Param;
 use super::paths::{self, Operation, PathItem};
 use crate::catalog;
 
-/// The media type client-go requests from `/openapi/v2`; not served (406).
+/// The media type client-go requests from `/openapi/v2` (served by `v2_proto`).
 pub const V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
 
 /// Title and version in `info`.

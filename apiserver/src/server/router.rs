@@ -192,10 +192,14 @@ async fn non_resource(state: &State, parts: &http::request::Parts, path: &str, q
         }
         "/api/v1" => codec::json(200, &discovery::api_resource_list("", "v1")?),
         "/openapi/v2" => {
-            if openapi::v2_accepts_json(accept) {
+            if openapi::v2_accepts_protobuf(accept) {
+                codec::json_bytes(200, openapi::v2_protobuf(), openapi::V2_PROTOBUF_CONTENT_TYPE)
+            } else if openapi::v2_accepts_json(accept) {
                 codec::json_bytes(200, openapi::v2_json(), "application/json")
             } else {
-                codec::error(&ApiError::NotAcceptable("only application/json is served for /openapi/v2".into()))
+                codec::error(&ApiError::NotAcceptable(
+                    "only application/json and the gnostic protobuf are served for /openapi/v2".into(),
+                ))
             }
         }
         "/openapi/v3" => codec::json(200, &openapi::v3_index()),

@@ -233,5 +233,6 @@ impl Member {
 pub mod cluster;
 pub mod diff;
 pub mod etcdctl_diff;
+pub mod kube;
 pub mod lincheck;
 pub mod proxy;

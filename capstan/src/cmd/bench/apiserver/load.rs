@@ -197,12 +197,10 @@ impl Op for Update {
     }
 }
 
-/// GET a whole collection, checking the item count on the first response.
+/// GET a whole collection (check its item count first with [`check_list`]).
 pub struct List {
     pub tx: Sender,
     pub uri: Arc<str>,
-    pub expect: usize,
-    pub checked: bool,
     /// Bytes of the last response.
     pub bytes: usize,
 }
@@ -212,15 +210,19 @@ impl Op for List {
         let r = client::call(&mut self.tx, Method::GET, &self.uri, None).await?;
         r.expect(&[200], "list")?;
         self.bytes = r.body.len();
-        if !self.checked {
-            let items = r.json()?.get("items").and_then(Value::as_array).map_or(0, Vec::len);
-            if items != self.expect {
-                bail!("list returned {items} items, expected {}", self.expect);
-            }
-            self.checked = true;
-        }
         Ok(())
     }
+}
+
+/// One untimed LIST of `path_and_query`, checked to hold `expect` items.
+pub async fn check_list(pool: &Pool, path_and_query: &str, expect: usize) -> anyhow::Result<()> {
+    let r = client::call(&mut pool.sender(0), Method::GET, &pool.uri(path_and_query), None).await?;
+    r.expect(&[200], "list")?;
+    let items = r.json()?.get("items").and_then(Value::as_array).map_or(0, Vec::len);
+    if items != expect {
+        bail!("GET {path_and_query} returned {items} items, expected {expect}");
+    }
+    Ok(())
 }
 
 /// `clients` Create ops over the pool.
@@ -251,10 +253,8 @@ pub fn gets(pool: &Pool, clients: usize, ns: &str, names: Arc<Vec<String>>) -> V
         .collect()
 }
 
-/// `clients` List ops of `path_and_query`, expecting `expect` items.
-pub fn lists(pool: &Pool, clients: usize, path_and_query: &str, expect: usize) -> Vec<List> {
+/// `clients` List ops of `path_and_query`.
+pub fn lists(pool: &Pool, clients: usize, path_and_query: &str) -> Vec<List> {
     let uri: Arc<str> = pool.uri(path_and_query).into();
-    (0..clients.max(1))
-        .map(|c| List { tx: pool.sender(c), uri: uri.clone(), expect, checked: false, bytes: 0 })
-        .collect()
+    (0..clients.max(1)).map(|c| List { tx: pool.sender(c), uri: uri.clone(), bytes: 0 }).collect()
 }

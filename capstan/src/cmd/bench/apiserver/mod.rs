@@ -46,8 +46,8 @@ pub struct ApiserverBench {
     /// LIST requests per list row.
     #[arg(long, default_value_t = 40)]
     list_requests: u64,
-    /// Concurrent LIST clients.
-    #[arg(long, default_value_t = 4)]
+    /// Concurrent LIST clients (1: the latency of one LIST at a time).
+    #[arg(long, default_value_t = 1)]
     list_clients: usize,
     /// Requests per second of the mixed (create/update/delete) open-loop load.
     #[arg(long, default_value_t = 1000.0)]
@@ -171,8 +171,8 @@ fn preamble(cfg: &ApiserverBench, load_before: &str, took: Duration) -> String {
          took {:.0} s. `capstan up` (embedded etcd + API server, one process) on loopback, HTTPS with the admin \
          client certificate, HTTP/2; load generator in this process ({} clients on {} connections; {:?} measured \
          after {:?} warm-up per create/get/update workload). Pods are ~1.7 KB manifests (labels, annotations, one \
-         container with resources, env, ports, probe, volume). LIST: {} requests per row from {} clients, whole \
-         namespace, no limit. Mixed: open loop at {} req/s for {:?} (create, update, delete in turn; latency from \
+         container with resources, env, ports, probe, volume). LIST: {} requests per row, {} at a time, whole \
+         namespace, no limit, after one untimed LIST that checks the item count. Mixed: open loop at {} req/s for {:?} (create, update, delete in turn; latency from \
          the due time). Watch: {} streams on {} connections, {} creates at {}/s, latency per watcher and event. \
          kube-apiserver SLOs (sig-scalability): mutating and get p99 ≤ 1 s, list p99 ≤ 5 s (namespace) / \
          ≤ 30 s (cluster); measured here on a single small machine shared with the load generator.\n",
