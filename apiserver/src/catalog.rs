@@ -796,20 +796,40 @@ pub static RESOURCES: &[ResourceInfo] = &[
     ),
 ];
 
-/// The row for a group/version/resource.
+/// The row for a group/version/resource (built-in, then custom resources).
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceInfo> {
-    RESOURCES.iter().find(|r| r.group == group && r.version == version && r.plural == plural)
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.version == version && r.plural == plural)
+        .or_else(|| crate::crd::registry::find(group, version, plural))
 }
 
 /// The preferred (first-listed) version of a group/resource.
 pub fn preferred(group: &str, plural: &str) -> Option<&'static ResourceInfo> {
-    RESOURCES.iter().find(|r| r.group == group && r.plural == plural)
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.plural == plural)
+        .or_else(|| crate::crd::registry::preferred(group, plural))
+}
+
+/// Whether `group` is served by built-in resources (custom resources cannot join it).
+pub fn is_builtin_group(group: &str) -> bool {
+    static GROUPS: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+        std::sync::LazyLock::new(|| RESOURCES.iter().map(|r| r.group).collect());
+    GROUPS.contains(group)
+}
+
+/// Every served row: built-in ones, then custom resources.
+pub fn all() -> Vec<&'static ResourceInfo> {
+    let mut v: Vec<&'static ResourceInfo> = RESOURCES.iter().collect();
+    v.extend(crate::crd::registry::rows());
+    v
 }
 
 /// Groups in discovery order, each with its versions (preferred first).
 pub fn groups() -> Vec<(&'static str, Vec<&'static str>)> {
     let mut out: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
-    for r in RESOURCES {
+    for r in all() {
         match out.iter_mut().find(|(g, _)| *g == r.group) {
             Some((_, vs)) => {
                 if !vs.contains(&r.version) {
@@ -823,8 +843,13 @@ pub fn groups() -> Vec<(&'static str, Vec<&'static str>)> {
 }
 
 /// Resources of one group/version, in catalog order.
-pub fn resources_of<'a>(group: &'a str, version: &'a str) -> impl Iterator<Item = &'static ResourceInfo> + 'a {
-    RESOURCES.iter().filter(move |r| r.group == group && r.version == version)
+pub fn resources_of(group: &str, version: &str) -> std::vec::IntoIter<&'static ResourceInfo> {
+    let rows: Vec<&'static ResourceInfo> = if is_builtin_group(group) {
+        RESOURCES.iter().filter(|r| r.group == group && r.version == version).collect()
+    } else {
+        crate::crd::registry::rows().into_iter().filter(|r| r.group == group && r.version == version).collect()
+    };
+    rows.into_iter()
 }
 
 #[cfg(test)]

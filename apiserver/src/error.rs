@@ -61,6 +61,9 @@ pub enum ApiError {
     /// 409 Conflict (optimistic concurrency, preconditions).
     #[error("{message}")]
     Conflict { resource: String, group: String, name: String, message: String },
+    /// 409 Conflict of a server-side apply: the managers owning the fields, as causes.
+    #[error("{message}")]
+    ApplyConflict { message: String, causes: Vec<Cause> },
     /// 422 Invalid with causes.
     #[error("{kind} \"{name}\" is invalid")]
     Invalid { kind: String, group: String, name: String, causes: Vec<Cause> },

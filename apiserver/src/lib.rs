@@ -6,7 +6,9 @@
 //! `discovery/`, `openapi/`, `table/` and `patch/` answer the metadata and format
 //! questions kubectl asks.
 
+pub mod apply;
 pub mod catalog;
+pub mod crd;
 pub mod discovery;
 pub mod error;
 pub mod handlers;

@@ -31,6 +31,9 @@ fn details(name: &str, group: &str, kind: &str) -> Map<String, Value> {
 /// HTTP code and `Status` object for an error.
 pub fn error_status(err: &ApiError) -> (u16, Value) {
     let (code, reason, message, details): (u16, &str, String, Option<Map<String, Value>>) = match err {
+        ApiError::NotFound { resource, name, .. } if resource.is_empty() && name.is_empty() => {
+            (404, "NotFound", "the server could not find the requested resource".to_string(), Some(Map::new()))
+        }
         ApiError::NotFound { resource, group, kind_plural, name } => (
             404,
             "NotFound",
@@ -63,6 +66,14 @@ pub fn error_status(err: &ApiError) -> (u16, Value) {
                 ),
             );
             (422, "Invalid", format!("{kind} \"{name}\" is invalid: {joined}"), Some(d))
+        }
+        ApiError::ApplyConflict { message, causes } => {
+            let mut d = Map::new();
+            d.insert(
+                "causes".into(),
+                causes.iter().map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field})).collect(),
+            );
+            (409, "Conflict", message.clone(), Some(d))
         }
         ApiError::BadRequest(m) => (400, "BadRequest", m.clone(), None),
         ApiError::Unprocessable(m) => (422, "Invalid", m.clone(), None),

@@ -145,19 +145,28 @@ pub fn aggregated_as(core: bool, format: DiscoveryFormat) -> Value {
     build(core, format.api_version().unwrap_or("apidiscovery.k8s.io/v2"))
 }
 
-/// Serialized [`aggregated_as`], built once per (core, version).
+/// Serialized [`aggregated_as`], built once per (core, version) and served-CRD generation.
 pub fn aggregated_bytes(core: bool, format: DiscoveryFormat) -> Bytes {
-    static CACHE: LazyLock<[Bytes; 4]> = LazyLock::new(|| {
-        let ser = |core, f| Bytes::from(serde_json::to_vec(&aggregated_as(core, f)).unwrap_or_default());
-        [
-            ser(true, DiscoveryFormat::AggregatedV2),
-            ser(false, DiscoveryFormat::AggregatedV2),
-            ser(true, DiscoveryFormat::AggregatedV2Beta1),
-            ser(false, DiscoveryFormat::AggregatedV2Beta1),
-        ]
-    });
+    type Documents = Option<(u64, [Bytes; 4])>;
+    static CACHE: LazyLock<parking_lot::Mutex<Documents>> = LazyLock::new(Default::default);
+    let gen = crate::crd::registry::generation();
     let idx = usize::from(!core) + if format == DiscoveryFormat::AggregatedV2Beta1 { 2 } else { 0 };
-    CACHE[idx].clone()
+    let mut cache = CACHE.lock();
+    if let Some((g, docs)) = cache.as_ref() {
+        if *g == gen {
+            return docs[idx].clone();
+        }
+    }
+    let ser = |core, f| Bytes::from(serde_json::to_vec(&aggregated_as(core, f)).unwrap_or_default());
+    let docs = [
+        ser(true, DiscoveryFormat::AggregatedV2),
+        ser(false, DiscoveryFormat::AggregatedV2),
+        ser(true, DiscoveryFormat::AggregatedV2Beta1),
+        ser(false, DiscoveryFormat::AggregatedV2Beta1),
+    ];
+    let out = docs[idx].clone();
+    *cache = Some((gen, docs));
+    out
 }
 
 #[cfg(test)]

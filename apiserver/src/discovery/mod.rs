@@ -60,6 +60,9 @@ pub(crate) fn storage_row(r: &'static ResourceInfo) -> Option<&'static ResourceI
     if !r.is_stored() {
         return None;
     }
+    if crate::crd::registry::is_custom(r) {
+        return Some(crate::handlers::storage_row(r));
+    }
     RESOURCES.iter().find(|s| s.storage == r.storage)
 }
 

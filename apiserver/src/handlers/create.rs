@@ -38,7 +38,10 @@ pub fn check_unknown_fields(ctx: &Ctx<'_>, obj: &Value, mode: FieldValidation) -
     if mode == FieldValidation::Ignore {
         return Ok(Vec::new());
     }
-    let unknown = crate::openapi::unknown_fields(ctx.ri.definition, obj);
+    let unknown = match crate::crd::strategy::unknown_fields(ctx.ri, obj) {
+        Some(u) => u,
+        None => crate::openapi::unknown_fields(ctx.ri.definition, obj),
+    };
     if unknown.is_empty() {
         return Ok(Vec::new());
     }
@@ -161,6 +164,7 @@ pub async fn create_one(ctx: &Ctx<'_>, mut obj: Value, dry_run: bool) -> Result<
     defaults::apply_defaults(ri, &mut obj);
     defaults::prepare_create(ri, &mut obj);
     object::prune_empty(&mut obj, ri.definition);
+    super::apply::record_update(ctx, None, &mut obj)?;
     let causes = validation::validate_create(ri, &obj);
     if !causes.is_empty() {
         return Err(ApiError::Invalid { kind: ri.kind.into(), group: ri.group.into(), name, causes });

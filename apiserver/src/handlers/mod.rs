@@ -2,16 +2,17 @@
 //! stored resource and the allocators; `handle` dispatches a parsed request to
 //! the verb in `<verb>.rs`.
 
+mod apply;
 pub mod codec;
 mod create;
-mod delete;
+pub(crate) mod delete;
 mod get;
 mod list;
 mod namespace;
 pub mod object;
 mod patch;
 pub mod request;
-mod store;
+pub(crate) mod store;
 mod subresource;
 mod update;
 mod watch;
@@ -62,13 +63,19 @@ impl Default for ApiConfig {
 pub struct Api {
     pub backend: Arc<dyn Backend>,
     pub cfg: ApiConfig,
-    caches: HashMap<&'static str, Arc<WatchCache>>,
+    /// One watch cache per storage path; custom resources add theirs while serving.
+    caches: parking_lot::RwLock<HashMap<&'static str, Arc<WatchCache>>>,
     pub ips: IpAllocator,
     pub ports: PortAllocator,
 }
 
 /// The row that defines how a storage path is stored (first in the catalog).
 pub fn storage_row(info: &ResourceInfo) -> &'static ResourceInfo {
+    if let Some(s) = crate::crd::registry::serving(info) {
+        if let Some(v) = s.version(&s.storage_version) {
+            return v.row;
+        }
+    }
     catalog::RESOURCES.iter().find(|r| r.storage == info.storage).unwrap_or(&catalog::RESOURCES[0])
 }
 
@@ -109,16 +116,43 @@ impl Api {
         for c in caches.values() {
             c.ready().await;
         }
-        let api = Arc::new(Api { backend, cfg, caches, ips, ports });
+        let api = Arc::new(Api { backend, cfg, caches: parking_lot::RwLock::new(caches), ips, ports });
         api.seed_allocators();
+        crate::crd::controller::serve_stored(&api).await;
         namespace::bootstrap(&api).await?;
+        crate::crd::controller::spawn(api.clone());
         namespace::spawn_finalizer(api.clone());
         spawn_compactor(api.clone());
         Ok(api)
     }
 
-    pub fn cache(&self, info: &ResourceInfo) -> Result<&Arc<WatchCache>, ApiError> {
-        self.caches.get(info.storage).ok_or_else(|| ApiError::Internal(format!("no cache for {}", info.plural)))
+    pub fn cache(&self, info: &ResourceInfo) -> Result<Arc<WatchCache>, ApiError> {
+        self.caches
+            .read()
+            .get(info.storage)
+            .cloned()
+            .ok_or_else(|| ApiError::Internal(format!("no cache for {}", info.plural)))
+    }
+
+    /// Starts the watch cache of a custom resource's storage path (once) and waits for its first list.
+    pub async fn ensure_cache(&self, info: &'static ResourceInfo) -> Arc<WatchCache> {
+        let c = {
+            let mut caches = self.caches.write();
+            if let Some(c) = caches.get(info.storage) {
+                return c.clone();
+            }
+            let prefix = info.key_prefix(&self.cfg.etcd_prefix, "");
+            let c = WatchCache::start(self.backend.clone(), prefix, decoder(info), self.cfg.watch_history);
+            caches.insert(info.storage, c.clone());
+            c
+        };
+        c.ready().await;
+        c
+    }
+
+    /// Stops caching a storage path (its CRD is gone).
+    pub fn drop_cache(&self, storage: &str) {
+        self.caches.write().remove(storage);
     }
 
     pub fn key(&self, info: &ResourceInfo, ns: &str, name: &str) -> String {
@@ -138,10 +172,10 @@ impl Api {
 
     /// Objects per stored resource (apiserver_storage_objects).
     pub fn object_counts(&self) -> Vec<(String, usize)> {
-        let mut v: Vec<(String, usize)> = catalog::RESOURCES
-            .iter()
+        let mut v: Vec<(String, usize)> = catalog::all()
+            .into_iter()
             .filter(|r| r.is_stored())
-            .filter_map(|r| self.caches.get(r.storage).map(|c| (r.group_resource(), c.len())))
+            .filter_map(|r| self.caches.read().get(r.storage).map(|c| (r.group_resource(), c.len())))
             .collect();
         v.sort();
         v.dedup();
@@ -150,7 +184,8 @@ impl Api {
 
     /// Waits until every cache has caught up with the store (used by tests and `up`).
     pub async fn wait_caches_fresh(&self, timeout: Duration) -> Result<(), ApiError> {
-        for c in self.caches.values() {
+        let caches: Vec<Arc<WatchCache>> = self.caches.read().values().cloned().collect();
+        for c in caches {
             c.consistent_revision(timeout).await?;
         }
         Ok(())

@@ -115,7 +115,7 @@ async fn finalize_pass(api: &Arc<Api>) -> Result<(), ApiError> {
     for ns in terminating {
         let mut remaining = 0usize;
         let mut seen = std::collections::HashSet::new();
-        for ri in catalog::RESOURCES.iter().filter(|r| r.namespaced && r.is_stored()) {
+        for ri in catalog::all().into_iter().filter(|r| r.namespaced && r.is_stored()) {
             if !seen.insert(ri.storage) {
                 continue;
             }

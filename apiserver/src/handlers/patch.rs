@@ -47,6 +47,22 @@ pub async fn patch(ctx: &Ctx<'_>, body: Bytes) -> Result<Response, ApiError> {
             ))
         }
     }
+    if super::apply::is_apply(ctx) {
+        if ctx.info.subresource == "approval" {
+            return Err(ApiError::MethodNotSupported(
+                "the server does not allow this method on the requested resource".into(),
+            ));
+        }
+        return super::apply::apply(ctx, body).await;
+    }
+    if ctx.query.get("force").is_some() {
+        return Err(ApiError::Invalid {
+            kind: "PatchOptions".into(),
+            group: "meta.k8s.io".into(),
+            name: String::new(),
+            causes: vec![crate::error::Cause::forbidden("force", "may not be specified for non-apply patch")],
+        });
+    }
     let mode = FieldValidation::from_query(ctx)?;
     let dry_run = ctx.query.dry_run()?;
     // A patch that sets metadata.resourceVersion is a precondition.

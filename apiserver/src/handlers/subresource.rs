@@ -53,6 +53,33 @@ fn selector_string(obj: &Value) -> String {
     parts.join(",")
 }
 
+/// The scale paths of a custom resource (`None`: the built-in `.spec.replicas` layout).
+fn custom_scale(ctx: &Ctx<'_>) -> Option<crate::crd::registry::ScalePaths> {
+    crate::crd::registry::serving(ctx.ri)?.version(ctx.ri.version)?.scale.clone()
+}
+
+fn path_value<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
+    crate::crd::jsonpath::JsonPath::parse(path).ok()?.first(obj)
+}
+
+fn scale_for(ctx: &Ctx<'_>, obj: &Value) -> Value {
+    let Some(p) = custom_scale(ctx) else { return scale_of(obj) };
+    let mut s = scale_of(obj);
+    s["spec"]["replicas"] = path_value(obj, &p.spec_replicas).and_then(Value::as_i64).unwrap_or(0).into();
+    s["status"]["replicas"] = path_value(obj, &p.status_replicas).and_then(Value::as_i64).unwrap_or(0).into();
+    let selector = p.label_selector.as_deref().and_then(|l| path_value(obj, l)).and_then(Value::as_str).unwrap_or("");
+    match s["status"].as_object_mut() {
+        Some(st) if selector.is_empty() => {
+            st.remove("selector");
+        }
+        Some(st) => {
+            st.insert("selector".into(), selector.into());
+        }
+        None => {}
+    }
+    s
+}
+
 fn scale_of(obj: &Value) -> Value {
     let m = object::meta(obj).cloned().unwrap_or_default();
     let mut meta = serde_json::Map::new();
@@ -75,7 +102,7 @@ fn scale_of(obj: &Value) -> Value {
 
 pub async fn get_scale(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let cur = store::read(ctx).await?;
-    Ok(codec::json(200, &scale_of(&cur.obj)))
+    Ok(codec::json(200, &scale_for(ctx, &codec::served(ctx.ri, cur.obj))))
 }
 
 async fn set_replicas(ctx: &Ctx<'_>, replicas: i64, want_rv: Option<String>) -> Result<Response, ApiError> {
@@ -90,18 +117,26 @@ async fn set_replicas(ctx: &Ctx<'_>, replicas: i64, want_rv: Option<String>) -> 
     let info = RequestInfo { subresource: String::new(), ..ctx.info.clone() };
     let main = main_ctx(ctx, &info);
     let dry_run = ctx.query.dry_run()?;
+    let custom = custom_scale(ctx);
     let (obj, _) = guaranteed_update(&main, dry_run, want_rv.is_some(), |cur| {
         let mut o = cur.clone();
         if let Some(rv) = &want_rv {
             object::meta_mut(&mut o).insert("resourceVersion".into(), rv.clone().into());
         }
-        if let Some(spec) = o.get_mut("spec").and_then(Value::as_object_mut) {
-            spec.insert("replicas".into(), replicas.into());
+        match &custom {
+            Some(p) => {
+                crate::crd::jsonpath::set_simple(&mut o, &p.spec_replicas, replicas.into());
+            }
+            None => {
+                if let Some(spec) = o.get_mut("spec").and_then(Value::as_object_mut) {
+                    spec.insert("replicas".into(), replicas.into());
+                }
+            }
         }
         Ok(o)
     })
     .await?;
-    Ok(codec::json(200, &scale_of(&obj)))
+    Ok(codec::json(200, &scale_for(ctx, &obj)))
 }
 
 pub async fn update_scale(ctx: &Ctx<'_>, body: Bytes) -> Result<Response, ApiError> {
@@ -114,7 +149,7 @@ pub async fn update_scale(ctx: &Ctx<'_>, body: Bytes) -> Result<Response, ApiErr
 
 pub async fn patch_scale(ctx: &Ctx<'_>, body: Bytes) -> Result<Response, ApiError> {
     let cur = store::read(ctx).await?;
-    let scale = scale_of(&cur.obj);
+    let scale = scale_for(ctx, &codec::served(ctx.ri, cur.obj.clone()));
     let patched = super::patch::apply_scale(ctx, &scale, &body)?;
     let replicas = patched.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(0);
     let rv = Some(object::meta_str(&patched, "resourceVersion").to_string())

@@ -140,6 +140,7 @@ where
             let g = object::meta(&cur_served).and_then(|m| m.get("generation")).and_then(Value::as_i64).unwrap_or(0);
             object::meta_mut(&mut new).insert("generation".into(), (g + 1).into());
         }
+        super::apply::record_update(ctx, Some(&cur_served), &mut new)?;
         object::set_resource_version(&mut new, cur.mod_revision);
         // A binding changes spec.nodeName, which pod update validation forbids.
         let causes = if ctx.info.subresource == "binding" {

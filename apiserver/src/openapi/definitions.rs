@@ -41,6 +41,7 @@ fn build() -> Map<String, Value> {
     add_lists(&mut defs);
     add_group_version_kinds(&mut defs);
     inject_patch_meta(&mut defs);
+    crate::apply::builtin::inject(&mut defs);
     if let Some(d) = defs.get_mut(INT_OR_STRING) {
         *d = json!({"description": description(d), "type": "string", "format": "int-or-string"});
     }
@@ -119,7 +120,8 @@ fn push_gvk(defs: &mut Map<String, Value>, def: &str, entry: Value) {
 /// Every served (group, version), sorted as kube sorts the GVK lists.
 pub(crate) fn served_group_versions() -> Vec<(&'static str, &'static str)> {
     let mut gvs: Vec<(&str, &str)> = Vec::new();
-    for (g, versions) in catalog::groups() {
+    // Built-in groups only: the definitions are built once, whatever CRDs exist then.
+    for (g, versions) in catalog::groups().into_iter().filter(|(g, _)| catalog::is_builtin_group(g)) {
         for v in versions {
             gvs.push((g, v));
         }

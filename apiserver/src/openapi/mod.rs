@@ -4,6 +4,7 @@
 //! for server-side field validation ([`unknown_fields`]). Everything is built
 //! on first use and cached, serialized documents included.
 
+mod custom;
 mod definitions;
 mod params;
 mod paths;
@@ -13,6 +14,7 @@ mod v2;
 pub mod v2_proto;
 mod v3;
 
+pub use custom::object_definition as custom_object_definition;
 pub use definitions::definitions;
 pub use unknown::unknown_fields;
 pub use v2::{v2_accepts_json, v2_json, V2_PROTOBUF};

@@ -99,7 +99,14 @@ pub(crate) fn all_paths() -> Vec<PathItem> {
     let mut items: Vec<PathItem> = Vec::new();
     items.extend(paths::discovery_root(None));
     items.extend(paths::discovery_root(Some("")));
-    for (g, versions) in catalog::groups() {
+    items.extend(group_paths(catalog::groups().into_iter().filter(|(g, _)| catalog::is_builtin_group(g)).collect()));
+    items
+}
+
+/// Paths of `groups`: their discovery roots and each group/version.
+fn group_paths(groups: Vec<(&'static str, Vec<&'static str>)>) -> Vec<PathItem> {
+    let mut items: Vec<PathItem> = Vec::new();
+    for (g, versions) in groups {
         if !g.is_empty() {
             items.extend(paths::discovery_root(Some(g)));
         }
@@ -141,11 +148,45 @@ fn build() -> Value {
     })
 }
 
-static V2: LazyLock<Bytes> = LazyLock::new(|| Bytes::from(serde_json::to_vec(&build()).unwrap_or_default()));
+static BASE: LazyLock<Value> = LazyLock::new(build);
+static V2: LazyLock<Bytes> = LazyLock::new(|| Bytes::from(serde_json::to_vec(&*BASE).unwrap_or_default()));
+
+/// The built-in document plus the served custom resources' paths and definitions.
+fn with_custom_resources() -> Value {
+    let mut doc = BASE.clone();
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for item in group_paths(super::custom::custom_groups()) {
+            paths.insert(item.path.clone(), path_item(&item));
+        }
+    }
+    if let Some(defs) = doc.get_mut("definitions").and_then(Value::as_object_mut) {
+        defs.extend(super::custom::custom_definitions());
+        defs.sort_keys();
+    }
+    doc
+}
+
+/// The `/openapi/v2` document and the CRD generation it was built at.
+pub(crate) fn v2_current() -> (u64, Bytes) {
+    static CACHE: LazyLock<parking_lot::Mutex<Option<(u64, Bytes)>>> = LazyLock::new(Default::default);
+    let gen = crate::crd::registry::generation();
+    if crate::crd::registry::rows().is_empty() {
+        return (gen, V2.clone());
+    }
+    let mut cache = CACHE.lock();
+    if let Some((g, b)) = cache.as_ref() {
+        if *g == gen {
+            return (gen, b.clone());
+        }
+    }
+    let b = Bytes::from(serde_json::to_vec(&with_custom_resources()).unwrap_or_default());
+    *cache = Some((gen, b.clone()));
+    (gen, b)
+}
 
 /// The serialized `/openapi/v2` document (`application/json`).
 pub fn v2_json() -> Bytes {
-    V2.clone()
+    v2_current().1
 }
 
 /// Whether an `/openapi/v2` request's `Accept` header admits the JSON

@@ -40,12 +40,18 @@ pub fn v2_accepts_protobuf(accept: &str) -> bool {
 
 /// The `/openapi/v2` document as a serialized gnostic `openapi.v2.Document`.
 pub fn v2_protobuf() -> Bytes {
-    static DOC: OnceLock<Bytes> = OnceLock::new();
-    DOC.get_or_init(|| {
-        let doc: Value = serde_json::from_slice(&super::v2_json()).unwrap_or(Value::Null);
-        Bytes::from(document(&doc))
-    })
-    .clone()
+    static DOC: OnceLock<parking_lot::Mutex<Option<(u64, Bytes)>>> = OnceLock::new();
+    let (gen, json) = super::v2::v2_current();
+    let mut cache = DOC.get_or_init(Default::default).lock();
+    if let Some((g, b)) = cache.as_ref() {
+        if *g == gen {
+            return b.clone();
+        }
+    }
+    let doc: Value = serde_json::from_slice(&json).unwrap_or(Value::Null);
+    let b = Bytes::from(document(&doc));
+    *cache = Some((gen, b.clone()));
+    b
 }
 
 /// A protobuf message being written.

@@ -92,22 +92,24 @@ fn collect_refs(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// The named definitions and everything they reference, in v3 form.
-fn components(roots: BTreeSet<String>) -> Map<String, Value> {
-    let defs = definitions();
+/// The named definitions and everything they reference, in v3 form
+/// (`extra`: custom resource definitions, looked up first).
+fn components(roots: BTreeSet<String>, extra: &Map<String, Value>) -> Map<String, Value> {
+    let builtin = definitions();
+    let lookup = |n: &str| extra.get(n).or_else(|| builtin.get(n));
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut queue: Vec<String> = roots.into_iter().collect();
     while let Some(name) = queue.pop() {
         if !seen.insert(name.clone()) {
             continue;
         }
-        if let Some(def) = defs.get(&name) {
+        if let Some(def) = lookup(&name) {
             let mut refs = Vec::new();
             collect_refs(def, &mut refs);
             queue.extend(refs.into_iter().filter(|r| !seen.contains(r)));
         }
     }
-    seen.into_iter().filter_map(|n| defs.get(&n).map(|d| (n.clone(), component(&n, d)))).collect()
+    seen.into_iter().filter_map(|n| lookup(&n).map(|d| (n.clone(), component(&n, d)))).collect()
 }
 
 fn reference(def: &str) -> Value {
@@ -164,7 +166,7 @@ fn operation(op: &Operation) -> Value {
     Value::Object(obj)
 }
 
-fn document(items: Vec<PathItem>) -> Value {
+fn document(items: Vec<PathItem>, extra: &Map<String, Value>) -> Value {
     let mut roots = BTreeSet::new();
     let mut paths = Map::new();
     for item in &items {
@@ -184,7 +186,7 @@ fn document(items: Vec<PathItem>) -> Value {
         "info": {"title": INFO.0, "version": INFO.1},
         "paths": paths,
         "components": {
-            "schemas": components(roots),
+            "schemas": components(roots, extra),
             "securitySchemes": {
                 "BearerToken": {"type": "apiKey", "description": "Bearer Token authentication", "name": "authorization", "in": "header"}
             }
@@ -192,12 +194,15 @@ fn document(items: Vec<PathItem>) -> Value {
     })
 }
 
-/// Relative document path (`api/v1`, `apis/apps`) → its path items.
-fn document_sources() -> Vec<(String, Vec<PathItem>)> {
+/// Relative document path (`api/v1`, `apis/apps`) → its path items, for
+/// `groups` (plus the roots when `roots`).
+fn document_sources(groups: Vec<(&'static str, Vec<&'static str>)>, roots: bool) -> Vec<(String, Vec<PathItem>)> {
     let mut out: Vec<(String, Vec<PathItem>)> = Vec::new();
-    out.push(("api".into(), paths::discovery_root(None).into_iter().collect()));
-    out.push(("apis".into(), paths::discovery_root(Some("")).into_iter().collect()));
-    for (g, versions) in catalog::groups() {
+    if roots {
+        out.push(("api".into(), paths::discovery_root(None).into_iter().collect()));
+        out.push(("apis".into(), paths::discovery_root(Some("")).into_iter().collect()));
+    }
+    for (g, versions) in groups {
         if !g.is_empty() {
             out.push((format!("apis/{g}"), paths::discovery_root(Some(g)).into_iter().collect()));
         }
@@ -209,21 +214,47 @@ fn document_sources() -> Vec<(String, Vec<PathItem>)> {
     out
 }
 
-static DOCUMENTS: LazyLock<BTreeMap<String, (Bytes, String)>> = LazyLock::new(|| {
-    document_sources()
+type Documents = BTreeMap<String, (Bytes, String)>;
+
+fn build_documents(sources: Vec<(String, Vec<PathItem>)>, extra: &Map<String, Value>) -> Documents {
+    sources
         .into_iter()
         .map(|(key, items)| {
-            let bytes = serde_json::to_vec(&document(items)).unwrap_or_default();
+            let bytes = serde_json::to_vec(&document(items, extra)).unwrap_or_default();
             let hash = sha256_hex_upper(&bytes);
             (key, (Bytes::from(bytes), hash))
         })
         .collect()
+}
+
+/// Documents of the built-in groups, built once.
+static DOCUMENTS: LazyLock<Documents> = LazyLock::new(|| {
+    let builtin = catalog::groups().into_iter().filter(|(g, _)| catalog::is_builtin_group(g)).collect();
+    build_documents(document_sources(builtin, true), &Map::new())
 });
+
+/// Documents of custom resource groups, rebuilt when the served CRDs change.
+fn custom_documents() -> std::sync::Arc<Documents> {
+    static CACHE: LazyLock<parking_lot::Mutex<(u64, std::sync::Arc<Documents>)>> =
+        LazyLock::new(|| parking_lot::Mutex::new((u64::MAX, Default::default())));
+    let gen = crate::crd::registry::generation();
+    let mut cache = CACHE.lock();
+    if cache.0 != gen {
+        let docs = build_documents(
+            document_sources(super::custom::custom_groups(), false),
+            &super::custom::custom_definitions(),
+        );
+        *cache = (gen, std::sync::Arc::new(docs));
+    }
+    cache.1.clone()
+}
 
 /// `/openapi/v3`: every document with its hash-pinned URL.
 pub fn v3_index() -> Value {
+    let custom = custom_documents();
     let paths: Map<String, Value> = DOCUMENTS
         .iter()
+        .chain(custom.iter())
         .map(|(key, (_, hash))| (key.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={hash}")})))
         .collect();
     json!({"paths": paths})
@@ -234,5 +265,6 @@ pub fn v3_index() -> Value {
 /// the request's `hash` query matches, kube also sends
 /// `Cache-Control: public, immutable`).
 pub fn v3_document(path: &str) -> Option<(Bytes, String)> {
-    DOCUMENTS.get(path.trim_matches('/')).cloned()
+    let key = path.trim_matches('/');
+    DOCUMENTS.get(key).cloned().or_else(|| custom_documents().get(key).cloned())
 }

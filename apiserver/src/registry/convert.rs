@@ -57,8 +57,19 @@ pub fn to_storage(info: &ResourceInfo, obj: Value) -> Value {
             reshape(obj, EVENT_FIELDS, Side::Events, Side::Core)
         }
         Family::Event => reshape(obj, EVENT_FIELDS, Side::Core, Side::Core),
-        Family::Other => obj,
+        Family::Other => match crate::crd::registry::serving(info) {
+            // CRD conversion strategy None: only apiVersion changes.
+            Some(s) => set_api_version(obj, &s.storage_api_version()),
+            None => obj,
+        },
     }
+}
+
+fn set_api_version(mut obj: Value, api_version: &str) -> Value {
+    if let Some(o) = obj.as_object_mut() {
+        o.insert("apiVersion".into(), api_version.into());
+    }
+    obj
 }
 
 /// Converts a stored object to `info`'s version.
@@ -81,6 +92,8 @@ pub fn from_storage(info: &ResourceInfo, obj: Value) -> Value {
             let dst = if info.group == "events.k8s.io" { Side::Events } else { Side::Core };
             reshape(obj, EVENT_FIELDS, src, dst)
         }
+        // Custom resources: conversion None (and storage-version migration on read).
+        Family::Other if !crate::catalog::is_builtin_group(info.group) => set_api_version(obj, &info.api_version()),
         Family::Other => obj,
     }
 }

@@ -73,7 +73,7 @@ pub fn apply_defaults(info: &ResourceInfo, obj: &mut Value) {
             }
         }
         ("apiextensions.k8s.io", "CustomResourceDefinition") => other::crd(obj),
-        _ => {}
+        _ => crate::crd::strategy::defaults(info, obj),
     }
 }
 

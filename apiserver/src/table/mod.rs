@@ -13,7 +13,7 @@ mod autoscaling;
 mod batch;
 mod corev1;
 mod docs;
-mod duration;
+pub(crate) mod duration;
 mod events;
 mod other;
 mod pod;
@@ -148,7 +148,33 @@ fn printer_for(info: &ResourceInfo) -> &'static Printer {
 
 /// The table's column definitions, wide ones included (`priority: 1`).
 pub fn column_definitions(info: &ResourceInfo) -> Vec<Value> {
+    if let Some(v) = custom(info) {
+        return crate::crd::table::columns(&v);
+    }
     printer_for(info).columns.iter().map(|c| c.to_json()).collect()
+}
+
+/// A custom resource's serving and version index (its printer columns live there).
+struct CustomVersion(std::sync::Arc<crate::crd::registry::CrdServing>, usize);
+
+impl std::ops::Deref for CustomVersion {
+    type Target = crate::crd::registry::CrdVersion;
+    fn deref(&self) -> &Self::Target {
+        &self.0.versions[self.1]
+    }
+}
+
+fn custom(info: &ResourceInfo) -> Option<CustomVersion> {
+    let s = crate::crd::registry::serving(info)?;
+    let idx = s.versions.iter().position(|v| v.row.version == info.version)?;
+    Some(CustomVersion(s, idx))
+}
+
+fn cells_of(info: &ResourceInfo, printer: &Printer, obj: &Value, now: Timestamp) -> Row {
+    match custom(info) {
+        Some(v) => crate::crd::table::cells(&v, obj, now).into(),
+        None => (printer.print)(obj, now),
+    }
 }
 
 /// A `Table` of `objects` (one object for a GET). `list_meta` is the list's
@@ -239,7 +265,7 @@ fn object_rv_meta(obj: &Value) -> Map<String, Value> {
 }
 
 fn row_json(info: &ResourceInfo, printer: &Printer, obj: &Value, include: IncludeObject, now: Timestamp) -> Value {
-    let row = (printer.print)(obj, now);
+    let row = cells_of(info, printer, obj, now);
     let object = match include {
         IncludeObject::None => Value::Null,
         IncludeObject::Metadata => partial_object_metadata(obj),

@@ -110,9 +110,9 @@ fn validate_kind(info: &ResourceInfo, obj: &Value, old: Option<&Value>) -> Vec<C
         ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration") => {
             other::validate_webhook_configuration(obj, false)
         }
-        ("apiextensions.k8s.io", "CustomResourceDefinition") => other::validate_crd(obj, old),
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => crate::crd::engine::validate_crd(obj, old),
         ("certificates.k8s.io", "CertificateSigningRequest") => other::validate_csr(obj),
-        _ => Vec::new(),
+        _ => crate::crd::strategy::validate(info, obj, old),
     }
 }
 

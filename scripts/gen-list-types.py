@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""Generates apiserver/src/apply/list_meta.rs from the k8s-pb crate.
+
+k8s-openapi (our OpenAPI source) drops the Go markers that server-side apply
+needs; k8s-pb keeps the Go doc comments on every message and field. This
+script reads them and writes a Rust table of:
+
+  * list fields: `+listType=atomic|set|map` with their `+listMapKey`s,
+  * map fields: `+mapType=atomic|granular`,
+  * struct types: `+structType=atomic|granular` (field ""),
+  * the `+default=` of the key fields of map lists (e.g. ContainerPort.protocol
+    defaults to "TCP", so `k:{"containerPort":80,"protocol":"TCP"}`).
+
+Names are k8s-pb's: the message name with prost's casing
+(`io.k8s.api.core.v1.HttpGetAction`) and the field name in lowerCamel case
+rebuilt from prost's snake_case (`hostIp`). `apply::builtin::inject` matches
+them to OpenAPI definitions and properties case-insensitively, ignoring
+non-alphanumerics (the same normalization `protobuf::schema` uses).
+
+Usage (from the repository root):
+
+    python3 scripts/gen-list-types.py            # rewrite the table
+    python3 scripts/gen-list-types.py --check    # exit 1 if it is stale
+
+The k8s-pb source is found with --src, else through `cargo metadata`, else
+under $CARGO_HOME/registry/src/*/k8s-pb-<VERSION>.
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+
+VERSION = "0.9.0"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "apiserver", "src", "apply", "list_meta.rs")
+
+STRUCT_RE = re.compile(r"^pub struct (\w+) \{")
+FIELD_RE = re.compile(r"^pub (?:r#)?(\w+):\s*(.*)$")
+MARKER_RE = re.compile(r"^///\s*\+(listType|listMapKey|mapType|structType|default)=(.*?)\s*$")
+
+
+def find_source(explicit):
+    if explicit:
+        return explicit
+    try:
+        out = subprocess.run(
+            ["cargo", "metadata", "--format-version", "1", "--manifest-path", os.path.join(ROOT, "Cargo.toml")],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        for pkg in json.loads(out)["packages"]:
+            if pkg["name"] == "k8s-pb" and pkg["version"] == VERSION:
+                return os.path.join(os.path.dirname(pkg["manifest_path"]), "src")
+    except (OSError, subprocess.CalledProcessError, ValueError, KeyError):
+        pass
+    home = os.environ.get("CARGO_HOME", os.path.expanduser("~/.cargo"))
+    hits = sorted(glob.glob(os.path.join(home, "registry", "src", "*", f"k8s-pb-{VERSION}", "src")))
+    return hits[0] if hits else None
+
+
+def package(module):
+    first = module[0].replace("_", "-")
+    return ".".join(["io", "k8s", first] + module[1:])
+
+
+def resolve_type(ty, module):
+    """The canonical message name a Rust field type refers to, or None for scalars."""
+    ty = ty.strip().rstrip(",").strip()
+    for wrapper in ("::core::option::Option<", "::prost::alloc::vec::Vec<", "::prost::alloc::boxed::Box<"):
+        while ty.startswith(wrapper):
+            ty = ty[len(wrapper) : -1].strip()
+    if ty.startswith("::"):
+        return None
+    parts = ty.split("::")
+    if parts[0] == "crate":
+        mod, parts = [], parts[1:]
+    else:
+        mod = list(module)
+        while parts and parts[0] == "super":
+            mod.pop()
+            parts = parts[1:]
+    return package(mod + parts[:-1]) + "." + parts[-1]
+
+
+def lower_camel(snake):
+    words = [w for w in snake.split("_") if w]
+    return words[0] + "".join(w[:1].upper() + w[1:] for w in words[1:]) if words else snake
+
+
+def parse_file(path, module, messages):
+    """messages[name] = {"markers": {...}, "fields": [(json, markers, elem_type)]}"""
+    with open(path, encoding="utf-8") as f:
+        lines = [line.strip() for line in f]
+    pkg = package(module)
+    pending = []
+    current = None
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        m = MARKER_RE.match(line)
+        if m:
+            pending.append((m.group(1), m.group(2)))
+        elif line.startswith("//") or line.startswith("#["):
+            pass
+        elif STRUCT_RE.match(line):
+            name = f"{pkg}.{STRUCT_RE.match(line).group(1)}"
+            current = {"markers": pending, "fields": []}
+            messages[name] = current
+            pending = []
+        elif line == "}":
+            current, pending = None, []
+        elif current is not None and FIELD_RE.match(line):
+            fm = FIELD_RE.match(line)
+            decl = fm.group(2)
+            while not decl.endswith(",") or decl.count("<") != decl.count(">"):
+                i += 1
+                decl += " " + lines[i]
+            current["fields"].append((lower_camel(fm.group(1)), pending, resolve_type(decl, module)))
+            pending = []
+        else:
+            pending = []
+        i += 1
+
+
+def rust_str(s):
+    return json.dumps(s)
+
+
+def generate(src):
+    messages = {}
+    for path in sorted(glob.glob(os.path.join(src, "**", "mod.rs"), recursive=True)):
+        module = os.path.relpath(os.path.dirname(path), src).split(os.sep)
+        parse_file(path, module, messages)
+    # Go structs embedded inline (`json:",inline"`) are fields named after
+    # their type in k8s-pb (EphemeralContainer.ephemeralContainerCommon) but
+    # flattened in OpenAPI. Which same-named fields are inline only OpenAPI
+    # knows, so every candidate is listed and `apply::builtin` checks.
+    embedded = []
+    for name in sorted(messages):
+        for field, _, elem in messages[name]["fields"]:
+            short = elem.rsplit(".", 1)[-1] if elem else ""
+            if elem in messages and short and field == short[:1].lower() + short[1:]:
+                embedded.append((name, field, elem))
+    rows, defaults = [], set()
+    for name in sorted(messages):
+        msg = messages[name]
+        struct_type = [v for k, v in msg["markers"] if k == "structType"]
+        if struct_type:
+            rows.append((name, "", "", [], struct_type[-1]))
+        for field, markers, elem in msg["fields"]:
+            get = lambda key: [v for k, v in markers if k == key]
+            list_type = (get("listType") or [""])[-1]
+            keys = get("listMapKey")
+            map_type = (get("mapType") or get("structType") or [""])[-1]
+            if list_type or map_type:
+                rows.append((name, field, list_type, keys, map_type))
+            if list_type == "map" and elem in messages:
+                for key in keys:
+                    for efield, emarkers, _ in messages[elem]["fields"]:
+                        d = [v for k, v in emarkers if k == "default"]
+                        if efield == key and d and not d[-1].startswith("ref("):
+                            defaults.add((elem, key, d[-1]))
+    out = [
+        "// @generated by scripts/gen-list-types.py from the k8s-pb crate; do not edit.",
+        "// Regenerate: python3 scripts/gen-list-types.py",
+        "",
+        "//! The Go markers server-side apply needs (`+listType`, `+listMapKey`,",
+        "//! `+mapType`, `+structType`, and the `+default` of list-map key fields)",
+        "//! for every k8s-pb message; see `apply::builtin` for how they reach the",
+        "//! OpenAPI definitions.",
+        "",
+        "/// The k8s-pb release this table was generated from.",
+        f'pub const K8S_PB_VERSION: &str = "{VERSION}";',
+        "",
+        "/// One marked field (or, with `field == \"\"`, a marked struct type).",
+        "#[derive(Debug, Clone, Copy, PartialEq, Eq)]",
+        "pub struct ListMeta {",
+        "    /// k8s-pb message name, e.g. `io.k8s.api.core.v1.Container`.",
+        "    pub definition: &'static str,",
+        "    /// Field name in lowerCamel case (\"\" for the type itself).",
+        "    pub field: &'static str,",
+        "    /// `atomic`, `set`, `map` or \"\".",
+        "    pub list_type: &'static str,",
+        "    /// The `+listMapKey`s of a `map` list.",
+        "    pub keys: &'static [&'static str],",
+        "    /// `atomic`, `granular` or \"\" (`+mapType`, or `+structType` on types).",
+        "    pub map_type: &'static str,",
+        "}",
+        "",
+        "const fn r(",
+        "    definition: &'static str,",
+        "    field: &'static str,",
+        "    list_type: &'static str,",
+        "    keys: &'static [&'static str],",
+        "    map_type: &'static str,",
+        ") -> ListMeta {",
+        "    ListMeta { definition, field, list_type, keys, map_type }",
+        "}",
+        "",
+        "/// Every marked field and type, sorted by message then Go field order.",
+        "pub static LIST_META: &[ListMeta] = &[",
+    ]
+    for name, field, list_type, keys, map_type in rows:
+        k = ", ".join(rust_str(x) for x in keys)
+        out.append(f"    r({rust_str(name)}, {rust_str(field)}, {rust_str(list_type)}, &[{k}], {rust_str(map_type)}),")
+    out += [
+        "];",
+        "",
+        "/// (message, field, default as JSON) for key fields of map lists.",
+        "pub static KEY_DEFAULTS: &[(&str, &str, &str)] = &[",
+    ]
+    for elem, key, d in sorted(defaults):
+        out.append(f"    ({rust_str(elem)}, {rust_str(key)}, {rust_str(d)}),")
+    out += [
+        "];",
+        "",
+        "/// (message, field, field's message) where the field is named after its",
+        "/// type: an inline-embedded Go struct when OpenAPI lacks the property.",
+        "pub static EMBEDDED: &[(&str, &str, &str)] = &[",
+    ]
+    for outer, field, inner in embedded:
+        out.append(f"    ({rust_str(outer)}, {rust_str(field)}, {rust_str(inner)}),")
+    out += ["];", ""]
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--src", help="k8s-pb's src/ directory")
+    ap.add_argument("--out", default=OUT)
+    ap.add_argument("--check", action="store_true", help="fail if --out differs from what would be generated")
+    args = ap.parse_args()
+    src = find_source(args.src)
+    if not src or not os.path.isdir(src):
+        sys.exit(f"k8s-pb {VERSION} source not found (run `cargo fetch` or pass --src)")
+    text = generate(src)
+    if args.check:
+        try:
+            with open(args.out, encoding="utf-8") as f:
+                current = f.read()
+        except OSError:
+            current = ""
+        if current != text:
+            sys.exit(f"{args.out} is out of date: run python3 scripts/gen-list-types.py")
+        print(f"{args.out} is up to date")
+        return
+    with open(args.out, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
