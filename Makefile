@@ -34,3 +34,9 @@ FUZZ_SECONDS ?= 60
 .PHONY: fuzz
 fuzz:
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# Regenerate the committed CRD YAML (crds/yaml/ and charts/capstan/crds/) from crds/src.
+# `cargo run -p capstan-crds --bin crdgen -- --check` only reports stale files.
+.PHONY: crdgen
+crdgen:
+	cargo run -p capstan-crds --bin crdgen

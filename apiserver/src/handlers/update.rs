@@ -67,8 +67,9 @@ fn merge_for_endpoint(ctx: &Ctx<'_>, mut new: Value, cur: &Value) -> Value {
         if let (Some(o), Some(s)) = (out.as_object_mut(), new.get("status")) {
             o.insert("status".into(), s.clone());
         }
-        // Labels and annotations may change through status too (kube allows metadata there).
-        for f in ["labels", "annotations"] {
+        // Labels and annotations may change through status too (kube allows metadata there);
+        // managedFields carry a status apply's ownership.
+        for f in ["labels", "annotations", "managedFields"] {
             if let Some(v) = object::meta(&new).and_then(|m| m.get(f)).cloned() {
                 object::meta_mut(&mut out).insert(f.into(), v);
             }
