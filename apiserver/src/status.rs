@@ -65,7 +65,9 @@ pub fn error_status(err: &ApiError) -> (u16, Value) {
                         .collect(),
                 ),
             );
-            (422, "Invalid", format!("{kind} \"{name}\" is invalid: {joined}"), Some(d))
+            // kube qualifies the kind with its group (`Deployment.apps "web" is invalid`).
+            let qualified_kind = if group.is_empty() { kind.clone() } else { format!("{kind}.{group}") };
+            (422, "Invalid", format!("{qualified_kind} \"{name}\" is invalid: {joined}"), Some(d))
         }
         ApiError::ApplyConflict { message, causes } => {
             let mut d = Map::new();

@@ -75,8 +75,8 @@ impl CrdServing {
 
 #[derive(Default)]
 struct Registry {
-    /// (group, plural) → serving.
-    by_resource: HashMap<(String, String), Arc<CrdServing>>,
+    /// (group, plural) → serving; keys are interned, so lookups by a row's fields allocate nothing.
+    by_resource: HashMap<(&'static str, &'static str), Arc<CrdServing>>,
     /// Every served row, grouped by group then version priority.
     rows: Vec<&'static ResourceInfo>,
 }
@@ -95,8 +95,7 @@ pub fn rows() -> Vec<&'static ResourceInfo> {
 }
 
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceInfo> {
-    let reg = REGISTRY.read();
-    reg.by_resource.get(&(group.to_string(), plural.to_string()))?.version(version).map(|v| v.row)
+    REGISTRY.read().rows.iter().copied().find(|r| r.group == group && r.version == version && r.plural == plural)
 }
 
 pub fn preferred(group: &str, plural: &str) -> Option<&'static ResourceInfo> {
@@ -108,7 +107,7 @@ pub fn serving(info: &ResourceInfo) -> Option<Arc<CrdServing>> {
     if crate::catalog::is_builtin_group(info.group) {
         return None;
     }
-    REGISTRY.read().by_resource.get(&(info.group.to_string(), info.plural.to_string())).cloned()
+    REGISTRY.read().by_resource.get(&(info.group, info.plural)).cloned()
 }
 
 /// The serving of the CRD named `<plural>.<group>`.
@@ -326,7 +325,7 @@ fn rebuild_rows(reg: &mut Registry) {
 /// Serves (or re-serves) a CRD.
 pub fn register(s: CrdServing) {
     let mut reg = REGISTRY.write();
-    reg.by_resource.insert((s.group.clone(), s.plural.clone()), Arc::new(s));
+    reg.by_resource.insert((leak_str(&s.group), leak_str(&s.plural)), Arc::new(s));
     rebuild_rows(&mut reg);
     GENERATION.fetch_add(1, Ordering::AcqRel);
 }

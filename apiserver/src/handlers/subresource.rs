@@ -114,11 +114,10 @@ async fn set_replicas(ctx: &Ctx<'_>, replicas: i64, want_rv: Option<String>) -> 
             causes: vec![Cause::invalid("spec.replicas", replicas, "must be greater than or equal to 0")],
         });
     }
-    let info = RequestInfo { subresource: String::new(), ..ctx.info.clone() };
-    let main = main_ctx(ctx, &info);
     let dry_run = ctx.query.dry_run()?;
     let custom = custom_scale(ctx);
-    let (obj, _) = guaranteed_update(&main, dry_run, want_rv.is_some(), |cur| {
+    // Written through the scale endpoint itself, so managedFields name `subresource: scale`.
+    let (obj, _) = guaranteed_update(ctx, dry_run, want_rv.is_some(), |cur| {
         let mut o = cur.clone();
         if let Some(rv) = &want_rv {
             object::meta_mut(&mut o).insert("resourceVersion".into(), rv.clone().into());

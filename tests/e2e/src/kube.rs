@@ -1,7 +1,8 @@
 //! Harness for the Kubernetes API end-to-end tests: starts `capstan up`
 //! (embedded etcd + API server) or Debian's etcd 3.4 + `capstan apiserver`
 //! on free loopback ports in a temp dir, and runs the real kubectl (v1.34 from
-//! `.tools/bin`, Debian's 1.20 from `.tools/kubectl-1.20`) against it.
+//! `.tools/bin`, Debian's 1.20 from `.tools/kubectl-1.20`) and helm v4 (from
+//! `.tools/bin`) against it.
 //!
 //! On a failing test the temp dir is kept and the tail of the server log is
 //! printed, so the failure can be read next to what the server said.
@@ -28,6 +29,14 @@ const READY_TIMEOUT: Duration = Duration::from_secs(90);
 pub fn kubectl_bin() -> PathBuf {
     repo_root().join(".tools/bin/kubectl")
 }
+
+/// helm v4, installed by scripts/test-deps.sh.
+pub fn helm_bin() -> PathBuf {
+    repo_root().join(".tools/bin/helm")
+}
+
+/// How long one helm invocation may take before it is killed.
+pub const HELM_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Debian's kubectl 1.20 (package kubernetes-client), unpacked by scripts/test-deps.sh.
 pub fn kubectl120_bin() -> PathBuf {
@@ -308,6 +317,47 @@ impl KubeCluster {
         Background::spawn(&mut cmd, format!("kubectl {}", args.join(" ")))
     }
 
+    /// A command for helm v4 with this cluster's kubeconfig, a private $HOME and
+    /// private Helm cache/config/data dirs under the cluster's temp dir (so tests
+    /// share no repositories, plugins or registry logins).
+    pub fn helm_command(&self, args: &[&str]) -> Command {
+        let helm_home = self.dir.join("helm");
+        let mut cmd = Command::new(helm_bin());
+        cmd.args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.dir.join("home"))
+            .env("HELM_CACHE_HOME", helm_home.join("cache"))
+            .env("HELM_CONFIG_HOME", helm_home.join("config"))
+            .env("HELM_DATA_HOME", helm_home.join("data"))
+            .env("NO_COLOR", "1")
+            .env_remove("HELM_NAMESPACE")
+            .env_remove("HELM_KUBECONTEXT")
+            .env_remove("HELM_DRIVER")
+            .env_remove("HELM_DEBUG")
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .current_dir(&self.dir);
+        cmd
+    }
+
+    /// Runs helm v4 and captures its output (killed after [`HELM_TIMEOUT`]).
+    pub fn helm(&self, args: &[&str]) -> Output {
+        run_with_timeout(self.helm_command(args), None, HELM_TIMEOUT)
+    }
+
+    /// Runs helm v4, asserts it succeeded and returns its stdout.
+    #[track_caller]
+    pub fn helm_ok(&self, args: &[&str]) -> String {
+        let out = self.helm(args);
+        self.expect_ok("helm", args, &out)
+    }
+
+    /// Runs helm v4, asserts it FAILED and returns its stderr.
+    #[track_caller]
+    pub fn helm_err(&self, args: &[&str]) -> String {
+        let out = self.helm(args);
+        self.expect_err("helm", args, &out)
+    }
+
     #[track_caller]
     fn expect_ok(&self, what: &str, args: &[&str], out: &Output) -> String {
         if !out.status.success() {
@@ -556,4 +606,38 @@ pub fn row<'a>(table: &'a str, name: &str) -> Option<Vec<&'a str>> {
 pub fn describe_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     let prefix = format!("{key}:");
     text.lines().find_map(|l| l.strip_prefix(prefix.as_str())).map(str::trim)
+}
+
+/// Calls `f` every 100 ms until it returns `Ok`, panicking with `what` and the
+/// last `Err` after `timeout`.
+#[track_caller]
+pub fn poll_until<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match f() {
+            Ok(v) => return v,
+            Err(last) if Instant::now() > deadline => panic!("{what}: not reached after {timeout:?}; last: {last}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// `metadata.managedFields` of an object (as printed by `kubectl get -o json --show-managed-fields`).
+pub fn managed_fields(obj: &serde_json::Value) -> Vec<serde_json::Value> {
+    obj["metadata"]["managedFields"].as_array().cloned().unwrap_or_default()
+}
+
+/// The managedFields entry of `manager` with `operation` (`Apply`/`Update`) on
+/// `subresource` (`None`: the main resource, i.e. no or an empty `subresource`).
+pub fn managed_entry(
+    obj: &serde_json::Value,
+    manager: &str,
+    operation: &str,
+    subresource: Option<&str>,
+) -> Option<serde_json::Value> {
+    managed_fields(obj).into_iter().find(|e| {
+        e["manager"] == manager
+            && e["operation"] == operation
+            && e["subresource"].as_str().filter(|s| !s.is_empty()) == subresource
+    })
 }

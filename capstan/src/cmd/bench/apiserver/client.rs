@@ -123,10 +123,13 @@ impl Resp {
     }
 }
 
-fn request(method: Method, uri: &str, body: Option<Bytes>) -> anyhow::Result<Request<Full<Bytes>>> {
+/// The content type of request bodies unless a caller names another.
+const JSON: &str = "application/json";
+
+fn request(method: Method, uri: &str, body: Option<Bytes>, content_type: &str) -> anyhow::Result<Request<Full<Bytes>>> {
     let mut b = Request::builder().method(method).uri(uri).header(http::header::ACCEPT, "application/json");
     if body.is_some() {
-        b = b.header(http::header::CONTENT_TYPE, "application/json");
+        b = b.header(http::header::CONTENT_TYPE, content_type);
     }
     Ok(b.body(Full::new(body.unwrap_or_default()))?)
 }
@@ -138,15 +141,28 @@ pub async fn open(
     uri: &str,
     body: Option<Bytes>,
 ) -> anyhow::Result<http::Response<Incoming>> {
-    let req = request(method, uri, body)?;
+    let req = request(method, uri, body, JSON)?;
     tx.ready().await.context("connection closed")?;
     Ok(tx.send_request(req).await?)
 }
 
 /// Sends a request and reads the whole response (bounded by a 60 s timeout).
 pub async fn call(tx: &mut Sender, method: Method, uri: &str, body: Option<Bytes>) -> anyhow::Result<Resp> {
+    call_as(tx, method, uri, body, JSON).await
+}
+
+/// [`call`] with the body sent as `content_type` (e.g. `application/apply-patch+yaml`).
+pub async fn call_as(
+    tx: &mut Sender,
+    method: Method,
+    uri: &str,
+    body: Option<Bytes>,
+    content_type: &str,
+) -> anyhow::Result<Resp> {
     let fut = async {
-        let resp = open(tx, method, uri, body).await?;
+        let req = request(method, uri, body, content_type)?;
+        tx.ready().await.context("connection closed")?;
+        let resp = tx.send_request(req).await?;
         let status = resp.status();
         let body = resp.into_body().collect().await.context("reading a response body")?.to_bytes();
         Ok(Resp { status, body })

@@ -5,14 +5,19 @@
 //! pods (consistent and `resourceVersion=0`), an open-loop mixed mutating load,
 //! watch fan-out to many streams, and RSS per stored pod (also with etcd in its
 //! own process). Prints each figure next to its S3 target and kube-apiserver's
-//! published SLO.
+//! published SLO. S4 (`ssa`, `crd`, on a fresh server): server-side apply
+//! against PUT and a no-op re-apply of Deployments; a CRD's time to be served,
+//! custom object creates against ConfigMaps of the same size, and their LISTs.
 
 mod client;
+mod crd;
 mod load;
 mod memory;
 mod mixed;
 mod pod;
 mod proc;
+mod s4;
+mod ssa;
 mod suite;
 mod table;
 mod watch;
@@ -28,7 +33,8 @@ use super::server::Launch;
 
 #[derive(Debug, Clone, Args)]
 pub struct ApiserverBench {
-    /// Short smoke run (~1 min): 2 s per workload, fewer lists and watch events, 10,000 memory pods.
+    /// Short smoke run (~1 min): 2 s per workload, fewer lists and watch events, 10,000 memory pods,
+    /// 2 CRDs and 1,000 custom objects.
     #[arg(long)]
     quick: bool,
     /// Concurrent clients of the create/get/update workloads and the loads.
@@ -73,7 +79,13 @@ pub struct ApiserverBench {
     /// Skip the second memory run (etcd and the API server as two processes).
     #[arg(long)]
     no_memory_split: bool,
-    /// Run only these workloads (comma-separated): create,get,update,list,mixed,watch,memory.
+    /// CRDs created one at a time for the "CRD create → served" row (S4).
+    #[arg(long, default_value_t = 5)]
+    crds: usize,
+    /// Custom objects (and ConfigMaps) created and listed by the crd workload (S4).
+    #[arg(long, default_value_t = 5000)]
+    crd_objects: u64,
+    /// Run only these workloads (comma-separated): create,get,update,list,mixed,watch,memory (S3), ssa,crd (S4).
     #[arg(long, value_delimiter = ',')]
     filter: Vec<String>,
     /// Also write the report (Markdown) to this file.
@@ -99,6 +111,8 @@ impl ApiserverBench {
             self.mixed_duration = Duration::from_secs(5);
             self.watch_events = self.watch_events.min(50);
             self.memory_pods = self.memory_pods.min(10_000);
+            self.crds = self.crds.min(2);
+            self.crd_objects = self.crd_objects.min(1000);
             self.quiet_wait = Duration::ZERO;
         }
         self
@@ -166,6 +180,27 @@ fn preamble(cfg: &ApiserverBench, load_before: &str, took: Duration) -> String {
             })
         })
         .map_or_else(|| "?".into(), |kib| format!("{:.1}", kib as f64 / (1024.0 * 1024.0)));
+    let s4 = if cfg.selected("ssa") || cfg.selected("crd") {
+        format!(
+            "S4 (fresh `capstan up`): ssa — {} clients each apply (PATCH application/apply-patch+yaml, \
+             fieldManager=bench), PUT-update (GET once, then PUT with resourceVersion) and re-apply unchanged \
+             their own ~2.3 KB Deployment, {:?} each after {:?} warm-up; crd — {} CRDs created one at a time and \
+             polled every 1 ms until their list answers 200, then {} custom objects (13-field schema with a \
+             default, an enum, a pattern and a CEL rule) and {} ConfigMaps of the same byte size created by {} \
+             clients after {} untimed creates of each elsewhere, and {} LISTs of each.\n",
+            cfg.clients,
+            cfg.duration,
+            cfg.warmup,
+            cfg.crds,
+            cfg.crd_objects,
+            cfg.crd_objects,
+            cfg.clients,
+            cfg.clients * 2,
+            cfg.list_requests,
+        )
+    } else {
+        String::new()
+    };
     format!(
         "capstan bench apiserver{}: {cores} cores, {mem_gib} GiB RAM; load average {load_before} before, {} after; \
          took {:.0} s. `capstan up` (embedded etcd + API server, one process) on loopback, HTTPS with the admin \
@@ -175,7 +210,7 @@ fn preamble(cfg: &ApiserverBench, load_before: &str, took: Duration) -> String {
          namespace, no limit, after one untimed LIST that checks the item count. Mixed: open loop at {} req/s for {:?} (create, update, delete in turn; latency from \
          the due time). Watch: {} streams on {} connections, {} creates at {}/s, latency per watcher and event. \
          kube-apiserver SLOs (sig-scalability): mutating and get p99 ≤ 1 s, list p99 ≤ 5 s (namespace) / \
-         ≤ 30 s (cluster); measured here on a single small machine shared with the load generator.\n",
+         ≤ 30 s (cluster); measured here on a single small machine shared with the load generator.\n{s4}",
         if cfg.quick { " --quick" } else { "" },
         loadavg(),
         took.as_secs_f64(),
@@ -222,7 +257,10 @@ mod tests {
     fn filter_selects_workloads() {
         let b = T::parse_from(["t", "--filter", "list,watch"]).b;
         assert!(b.selected("list") && b.selected("watch"));
-        assert!(!b.selected("create") && !b.selected("memory"));
+        assert!(!b.selected("create") && !b.selected("memory") && !b.selected("ssa"));
+        let s4 = T::parse_from(["t", "--filter", "ssa,crd"]).b;
+        assert!(s4.selected("ssa") && s4.selected("crd"));
+        assert!(["create", "get", "update", "list", "mixed", "watch", "memory"].iter().all(|w| !s4.selected(w)));
         assert!(T::parse_from(["t"]).b.selected("memory"));
     }
 }

@@ -1,6 +1,6 @@
 //! The run: one `capstan up` for create, get, update, list, mixed and watch
-//! (in that order, each on its own namespace), then fresh servers for the
-//! memory measurements. Each result is appended as soon as it is measured, so
+//! (in that order, each on its own namespace), a fresh one for the S4
+//! workloads (`s4.rs`), then fresh servers for the memory measurements. Each result is appended as soon as it is measured, so
 //! a failure half-way keeps what came before.
 
 use std::sync::Arc;
@@ -41,7 +41,7 @@ pub struct Results {
 }
 
 impl Results {
-    fn push(&mut self, l: Line) {
+    pub(super) fn push(&mut self, l: Line) {
         eprintln!(
             "{:<44} | {:>8} ops/s | p50 {:>9} | p99 {:>9} | max {:>9} | CPU/op {:>8} (client {:>8}){}",
             l.workload,
@@ -64,7 +64,7 @@ impl Results {
 }
 
 /// Waits for the machine to go quiet before a measurement (see `--quiet-wait`).
-async fn settle(pids: &[u32], cfg: &ApiserverBench) {
+pub(super) async fn settle(pids: &[u32], cfg: &ApiserverBench) {
     if cfg.quiet_wait.is_zero() {
         return;
     }
@@ -99,6 +99,7 @@ pub async fn bench(cfg: &ApiserverBench, launch: &Launch, out: &mut Results) -> 
             p.check_alive()?;
         }
     }
+    super::s4::bench(cfg, launch, out).await?;
     if cfg.selected("memory") {
         let up = memory::run(launch, false, cfg.memory_pods, cfg.clients, cfg.conns).await?;
         memory_lines(cfg, "capstan up (etcd + API server, one process)", &up, out);
