@@ -149,7 +149,8 @@ fn main() {
         black_box(changed.clone());
     });
 
-    let apply_mgr = Manager { name: "bench-apply", api_version: "apps/v1", subresource: "", time: "2024-01-01T00:00:00Z" };
+    let apply_mgr =
+        Manager { name: "bench-apply", api_version: "apps/v1", subresource: "", time: "2024-01-01T00:00:00Z" };
     let config = deployment();
     time("apply(None, deployment)  [create]", iters, || {
         let out = apply(None, &config, &apply_mgr, false, Some(dep_schema), ResetFields::Status).expect("apply");

@@ -45,8 +45,11 @@ fn as_map(v: Option<&Value>) -> Option<&Map<String, Value>> {
 
 impl Walker {
     fn node(&mut self, lhs: Option<&Value>, rhs: Option<&Value>, ty: Ty<'_>) {
-        if lhs.is_none() && rhs.is_none() {
-            return;
+        match (lhs, rhs) {
+            (None, None) => return,
+            // Equal subtrees add, modify and remove nothing.
+            (Some(l), Some(r)) if values_equal(l, r) => return,
+            _ => {}
         }
         let a = ty.atom();
         let (al, ar) = (a.deduce(lhs), a.deduce(rhs));

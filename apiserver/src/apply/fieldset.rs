@@ -31,9 +31,16 @@ impl FieldSet {
         let Some((last, prefix)) = path.split_last() else { return };
         let mut node = self;
         for pe in prefix {
-            node = node.children.entry(pe.clone()).or_default();
+            // Clone the element only when the child is new.
+            if !node.children.contains_key(pe) {
+                node.children.insert(pe.clone(), FieldSet::default());
+            }
+            let Some(child) = node.children.get_mut(pe) else { return };
+            node = child;
         }
-        node.members.insert(last.clone());
+        if !node.members.contains(last) {
+            node.members.insert(last.clone());
+        }
     }
 
     /// Whether `path` is a member.

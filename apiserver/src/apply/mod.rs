@@ -101,7 +101,17 @@ impl ResetFields {
     pub(crate) fn filter(&self, s: &FieldSet) -> FieldSet {
         match self {
             ResetFields::None => s.clone(),
-            ResetFields::Status => s.recursive_difference(&[vec![status_pe()]].into_iter().collect()),
+            ResetFields::Status => {
+                // `recursive_difference` by the single path `status`.
+                let st = status_pe();
+                if !s.members.contains(&st) && !s.children.contains_key(&st) {
+                    return s.clone();
+                }
+                let mut out = s.clone();
+                out.members.remove(&st);
+                out.children.remove(&st);
+                out
+            }
             ResetFields::AllButStatus => {
                 let mut out = FieldSet::new();
                 if s.members.contains(&status_pe()) {
@@ -243,7 +253,7 @@ pub fn apply(
     schema: Option<SchemaCursor<'_>>,
     reset: ResetFields,
 ) -> Result<Value, ApplyError> {
-    let ty = Ty(schema);
+    let ty = Ty::new(schema);
     if !config.is_object() {
         return Err(ApplyError::BadRequest("error decoding YAML: the apply patch must be an object".into()));
     }
@@ -358,7 +368,7 @@ pub fn update(
     if managed.fields.is_empty() && has_uid {
         return Ok(());
     }
-    let updater = Updater { ty: Ty(schema), reset };
+    let updater = Updater { ty: Ty::new(schema), reset };
     let id = ManagerId::new(mgr.name, "Update", mgr.api_version, mgr.subresource);
     record_update(&updater, &live_v, new, &mut managed, &id, mgr.time);
     managed::cap_update_managers(&mut managed, managed::MAX_UPDATE_MANAGERS);

@@ -22,9 +22,13 @@ pub const LIST_MAP_KEYS: &str = "x-kubernetes-list-map-keys";
 /// `x-kubernetes-map-type` (also used for `+structType`).
 pub const MAP_TYPE: &str = "x-kubernetes-map-type";
 
-/// A node's schema: `None` means deduced (no schema information).
+/// A node's schema: `None` means deduced (no schema information). The
+/// node's `$ref`/`allOf` resolution is done once, when the `Ty` is built.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Ty<'a>(pub Option<SchemaCursor<'a>>);
+pub struct Ty<'a> {
+    cursor: Option<SchemaCursor<'a>>,
+    resolved: Option<&'a Value>,
+}
 
 /// How a list's elements relate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,9 +81,9 @@ impl<'a> Atom<'a> {
     pub fn deduce(&self, v: Option<&Value>) -> Atom<'a> {
         match self {
             Atom::Any => match v {
-                Some(Value::Array(_)) => Atom::List { rel: ListRel::Atomic, elem: Ty(None) },
+                Some(Value::Array(_)) => Atom::List { rel: ListRel::Atomic, elem: Ty::deduced() },
                 Some(Value::Bool(_) | Value::Number(_) | Value::String(_)) => Atom::Scalar(ScalarKind::Untyped),
-                _ => Atom::Map { atomic: false, ty: Ty(None) },
+                _ => Atom::Map { atomic: false, ty: Ty::deduced() },
             },
             other => other.clone(),
         }
@@ -103,26 +107,40 @@ fn str_ext<'a>(node: &'a Value, name: &str) -> Option<&'a str> {
 impl<'a> Ty<'a> {
     /// A deduced (schema-less) node.
     pub fn deduced() -> Self {
-        Ty(None)
+        Ty { cursor: None, resolved: None }
+    }
+
+    /// The schema at `cursor` (`None`: deduced).
+    pub fn new(cursor: Option<SchemaCursor<'a>>) -> Self {
+        Ty { cursor, resolved: cursor.and_then(|c| c.resolved()) }
+    }
+
+    /// The cursor this schema was built from.
+    pub fn cursor(&self) -> Option<SchemaCursor<'a>> {
+        self.cursor
     }
 
     /// Reads an extension from the node itself, else from its `$ref` target.
     fn ext(&self, name: &str) -> Option<&'a Value> {
-        let c = self.0?;
-        c.node().get(name).or_else(|| c.resolved().and_then(|r| r.get(name)))
+        let c = self.cursor?;
+        c.node().get(name).or_else(|| self.resolved.and_then(|r| r.get(name)))
     }
 
     /// The atom of this node.
     pub fn atom(&self) -> Atom<'a> {
-        let Some(c) = self.0 else { return Atom::Any };
-        let Some(node) = c.resolved() else { return Atom::Any };
+        let Some(c) = self.cursor else { return Atom::Any };
+        let Some(node) = self.resolved else { return Atom::Any };
         if self.ext("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true) {
             return Atom::Scalar(ScalarKind::Untyped);
         }
-        let reference = c.name();
-        if reference.ends_with("io.k8s.apimachinery.pkg.api.resource.Quantity")
-            || reference.ends_with("io.k8s.apimachinery.pkg.util.intstr.IntOrString")
-        {
+        // `SchemaCursor::name` without its allocation: the `$ref` (direct or
+        // in the first `allOf`) names the definition.
+        let n = c.node();
+        let reference = n.get("$ref").or_else(|| n.pointer("/allOf/0/$ref")).and_then(Value::as_str);
+        if reference.is_some_and(|r| {
+            r.ends_with("io.k8s.apimachinery.pkg.api.resource.Quantity")
+                || r.ends_with("io.k8s.apimachinery.pkg.util.intstr.IntOrString")
+        }) {
             return Atom::Scalar(ScalarKind::Untyped);
         }
         let ty = node.get("type").and_then(Value::as_str).unwrap_or("");
@@ -138,14 +156,14 @@ impl<'a> Ty<'a> {
                 Atom::Map { atomic, ty: *self }
             }
             "object" if self.ext(MAP_TYPE).and_then(Value::as_str) == Some("atomic") => {
-                Atom::Map { atomic: true, ty: Ty(None) }
+                Atom::Map { atomic: true, ty: Ty::deduced() }
             }
             _ => Atom::Any,
         }
     }
 
     fn list_atom(&self, c: SchemaCursor<'a>) -> Atom<'a> {
-        let elem = Ty(c.items());
+        let elem = Ty::new(node_items(c, self.resolved));
         let rel = match self.ext(LIST_TYPE).and_then(Value::as_str) {
             Some("atomic") => ListRel::Atomic,
             Some("set") => ListRel::Set,
@@ -177,16 +195,22 @@ impl<'a> Ty<'a> {
     /// The schema of field `name` of a map node, and whether it is a named
     /// (struct) field. Unknown fields are deduced.
     pub fn field(&self, name: &str) -> (Ty<'a>, bool) {
-        let Some(c) = self.0 else { return (Ty(None), false) };
+        let Some(c) = self.cursor else { return (Ty::deduced(), false) };
+        let Some(node) = self.resolved else { return (Ty::deduced(), false) };
+        let named = self.has_named_field(name);
+        let known = named || matches!(node.get("additionalProperties"), Some(Value::Object(_)));
+        if !known {
+            return (Ty::deduced(), false);
+        }
         match c.field(name) {
-            Some((f, _)) => (Ty(Some(f)), self.has_named_field(name)),
-            None => (Ty(None), false),
+            Some((f, _)) => (Ty::new(Some(f)), named),
+            None => (Ty::deduced(), false),
         }
     }
 
     /// Whether `name` is a named field of this (struct) node.
     pub fn has_named_field(&self, name: &str) -> bool {
-        self.0.and_then(|c| c.resolved()).and_then(|n| n.get("properties")).and_then(|p| p.get(name)).is_some()
+        self.resolved.and_then(|n| n.get("properties")).and_then(|p| p.get(name)).is_some()
     }
 
     /// The default of field `name` of this node (list-map key defaults).
@@ -195,8 +219,17 @@ impl<'a> Ty<'a> {
         if !named {
             return None;
         }
-        let c = f.0?;
-        c.node().get("default").or_else(|| c.resolved().and_then(|r| r.get("default")))
+        let c = f.cursor?;
+        c.node().get("default").or_else(|| f.resolved.and_then(|r| r.get("default")))
+    }
+}
+
+/// `SchemaCursor::items` given the cursor's already resolved node: skips
+/// the resolution when the node has no array `items` (nothing to find).
+fn node_items<'a>(c: SchemaCursor<'a>, resolved: Option<&'a Value>) -> Option<SchemaCursor<'a>> {
+    match resolved.and_then(|r| r.get("items")) {
+        Some(Value::Object(_)) => c.items(),
+        _ => None,
     }
 }
 
