@@ -26,65 +26,18 @@ The k8s-pb source is found with --src, else through `cargo metadata`, else
 under $CARGO_HOME/registry/src/*/k8s-pb-<VERSION>.
 """
 
-import argparse
 import glob
 import json
 import os
 import re
-import subprocess
-import sys
 
-VERSION = "0.9.0"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from k8s_pb import ROOT, VERSION, main, package, resolve_type
+
 OUT = os.path.join(ROOT, "apiserver", "src", "apply", "list_meta.rs")
 
 STRUCT_RE = re.compile(r"^pub struct (\w+) \{")
 FIELD_RE = re.compile(r"^pub (?:r#)?(\w+):\s*(.*)$")
 MARKER_RE = re.compile(r"^///\s*\+(listType|listMapKey|mapType|structType|default)=(.*?)\s*$")
-
-
-def find_source(explicit):
-    if explicit:
-        return explicit
-    try:
-        out = subprocess.run(
-            ["cargo", "metadata", "--format-version", "1", "--manifest-path", os.path.join(ROOT, "Cargo.toml")],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        for pkg in json.loads(out)["packages"]:
-            if pkg["name"] == "k8s-pb" and pkg["version"] == VERSION:
-                return os.path.join(os.path.dirname(pkg["manifest_path"]), "src")
-    except (OSError, subprocess.CalledProcessError, ValueError, KeyError):
-        pass
-    home = os.environ.get("CARGO_HOME", os.path.expanduser("~/.cargo"))
-    hits = sorted(glob.glob(os.path.join(home, "registry", "src", "*", f"k8s-pb-{VERSION}", "src")))
-    return hits[0] if hits else None
-
-
-def package(module):
-    first = module[0].replace("_", "-")
-    return ".".join(["io", "k8s", first] + module[1:])
-
-
-def resolve_type(ty, module):
-    """The canonical message name a Rust field type refers to, or None for scalars."""
-    ty = ty.strip().rstrip(",").strip()
-    for wrapper in ("::core::option::Option<", "::prost::alloc::vec::Vec<", "::prost::alloc::boxed::Box<"):
-        while ty.startswith(wrapper):
-            ty = ty[len(wrapper) : -1].strip()
-    if ty.startswith("::"):
-        return None
-    parts = ty.split("::")
-    if parts[0] == "crate":
-        mod, parts = [], parts[1:]
-    else:
-        mod = list(module)
-        while parts and parts[0] == "super":
-            mod.pop()
-            parts = parts[1:]
-    return package(mod + parts[:-1]) + "." + parts[-1]
 
 
 def lower_camel(snake):
@@ -229,30 +182,5 @@ def generate(src):
     return "\n".join(out)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--src", help="k8s-pb's src/ directory")
-    ap.add_argument("--out", default=OUT)
-    ap.add_argument("--check", action="store_true", help="fail if --out differs from what would be generated")
-    args = ap.parse_args()
-    src = find_source(args.src)
-    if not src or not os.path.isdir(src):
-        sys.exit(f"k8s-pb {VERSION} source not found (run `cargo fetch` or pass --src)")
-    text = generate(src)
-    if args.check:
-        try:
-            with open(args.out, encoding="utf-8") as f:
-                current = f.read()
-        except OSError:
-            current = ""
-        if current != text:
-            sys.exit(f"{args.out} is out of date: run python3 scripts/gen-list-types.py")
-        print(f"{args.out} is up to date")
-        return
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write(text)
-    print(f"wrote {args.out}")
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__.splitlines()[0], OUT, generate, "gen-list-types.py")

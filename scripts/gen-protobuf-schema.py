@@ -19,16 +19,12 @@ crate is a dev-dependency of capstan-apiserver), else under
 $CARGO_HOME/registry/src/*/k8s-pb-<VERSION>.
 """
 
-import argparse
 import glob
-import json
 import os
 import re
-import subprocess
-import sys
 
-VERSION = "0.9.0"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from k8s_pb import ROOT, VERSION, main, package, resolve_type
+
 OUT = os.path.join(ROOT, "apiserver", "src", "protobuf", "schema_gen.rs")
 
 SCALARS = {
@@ -44,49 +40,6 @@ STRUCT_RE = re.compile(r"^pub struct (\w+) \{")
 PROST_RE = re.compile(r"^#\[prost\((.*)\)\]$")
 IMPL_RE = re.compile(r"^impl crate::Resource for (\w+) \{")
 CONST_RE = re.compile(r'^const (API_VERSION|GROUP|VERSION|KIND): &\'static str = "([^"]*)";')
-
-
-def find_source(explicit):
-    if explicit:
-        return explicit
-    try:
-        out = subprocess.run(
-            ["cargo", "metadata", "--format-version", "1", "--manifest-path", os.path.join(ROOT, "Cargo.toml")],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        for pkg in json.loads(out)["packages"]:
-            if pkg["name"] == "k8s-pb" and pkg["version"] == VERSION:
-                return os.path.join(os.path.dirname(pkg["manifest_path"]), "src")
-    except (OSError, subprocess.CalledProcessError, ValueError, KeyError):
-        pass
-    home = os.environ.get("CARGO_HOME", os.path.expanduser("~/.cargo"))
-    hits = sorted(glob.glob(os.path.join(home, "registry", "src", "*", f"k8s-pb-{VERSION}", "src")))
-    return hits[0] if hits else None
-
-
-def package(module):
-    """Canonical package of a k8s-pb module path (list of components)."""
-    first = module[0].replace("_", "-")
-    return ".".join(["io", "k8s", first] + module[1:])
-
-
-def resolve_type(ty, module):
-    """The canonical message name a Rust type path refers to, seen from `module`."""
-    ty = ty.strip()
-    for wrapper in ("::core::option::Option<", "::prost::alloc::vec::Vec<", "::prost::alloc::boxed::Box<"):
-        while ty.startswith(wrapper):
-            ty = ty[len(wrapper) : -1].strip().rstrip(",").strip()
-    parts = ty.split("::")
-    if parts[0] == "crate":
-        mod, parts = [], parts[1:]
-    else:
-        mod = list(module)
-        while parts and parts[0] == "super":
-            mod.pop()
-            parts = parts[1:]
-    return package(mod + parts[:-1]) + "." + parts[-1]
 
 
 def split_generics(ty):
@@ -207,30 +160,5 @@ def generate(src):
     return "\n".join(out)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--src", help="k8s-pb's src/ directory")
-    ap.add_argument("--out", default=OUT)
-    ap.add_argument("--check", action="store_true", help="fail if --out differs from what would be generated")
-    args = ap.parse_args()
-    src = find_source(args.src)
-    if not src or not os.path.isdir(src):
-        sys.exit(f"k8s-pb {VERSION} source not found (run `cargo fetch` or pass --src)")
-    text = generate(src)
-    if args.check:
-        try:
-            with open(args.out, encoding="utf-8") as f:
-                current = f.read()
-        except OSError:
-            current = ""
-        if current != text:
-            sys.exit(f"{args.out} is out of date: run python3 scripts/gen-protobuf-schema.py")
-        print(f"{args.out} is up to date")
-        return
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write(text)
-    print(f"wrote {args.out}")
-
-
 if __name__ == "__main__":
-    main()
+    main(__doc__.splitlines()[0], OUT, generate, "gen-protobuf-schema.py")

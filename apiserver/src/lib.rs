@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod crd;
 pub mod discovery;
 pub mod error;
+pub mod gofmt;
 pub mod handlers;
 pub mod openapi;
 pub mod patch;
@@ -21,5 +22,7 @@ pub mod server;
 pub mod status;
 pub mod storage;
 pub mod table;
+#[cfg(test)]
+mod testing;
 
 pub use error::{ApiError, Result};

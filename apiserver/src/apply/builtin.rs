@@ -168,36 +168,6 @@ mod tests {
 
     #[test]
     fn generated_table_is_up_to_date() {
-        let home = std::env::var_os("CARGO_HOME")
-            .map(std::path::PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")));
-        let Some(src) = home
-            .and_then(|h| std::fs::read_dir(h.join("registry").join("src")).ok())
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|d| d.path().join(format!("k8s-pb-{K8S_PB_VERSION}")).join("src"))
-            .find(|p| p.is_dir())
-        else {
-            eprintln!("k8s-pb source not found; skipping the generator check");
-            return;
-        };
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let out = std::process::Command::new("python3")
-            .arg(root.join("scripts").join("gen-list-types.py"))
-            .arg("--check")
-            .arg("--src")
-            .arg(&src)
-            .output();
-        let Ok(out) = out else {
-            eprintln!("python3 not available; skipping the generator check");
-            return;
-        };
-        assert!(
-            out.status.success(),
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::testing::assert_k8s_pb_generator_fresh("gen-list-types.py", K8S_PB_VERSION);
     }
 }
