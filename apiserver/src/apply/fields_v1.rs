@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::fieldset::FieldSet;
 use super::path::PathElement;
+pub use crate::gofmt::{go_json, write_go_json, write_go_string};
 
 /// Serializes one path element (`f:spec`, `k:{"name":"nginx"}`, `v:"a"`, `i:0`).
 pub fn serialize_pe(pe: &PathElement) -> String {
@@ -191,81 +192,4 @@ fn read_object(m: &Map<String, Value>, depth: usize) -> Result<(FieldSet, bool),
         member = true;
     }
     Ok((set, member))
-}
-
-/// Writes `s` as a JSON string with Go's `encoding/json` escaping (HTML-safe:
-/// `<`, `>`, `&`, U+2028 and U+2029 as `\u` escapes).
-pub fn write_go_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Writes a value as Go's `encoding/json` would (sorted keys, HTML-safe strings).
-pub fn write_go_json(out: &mut String, v: &Value) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => match n.as_f64() {
-            Some(f) if n.is_f64() => out.push_str(&go_json_float(f)),
-            _ => out.push_str(&n.to_string()),
-        },
-        Value::String(s) => write_go_string(out, s),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_go_json(out, item);
-            }
-            out.push(']');
-        }
-        Value::Object(m) => {
-            out.push('{');
-            for (i, (k, item)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_go_string(out, k);
-                out.push(':');
-                write_go_json(out, item);
-            }
-            out.push('}');
-        }
-    }
-}
-
-/// A Go-compatible compact JSON encoding of a value.
-pub fn go_json(v: &Value) -> String {
-    let mut s = String::new();
-    write_go_json(&mut s, v);
-    s
-}
-
-/// `encoding/json`'s float64 format: shortest form, exponent (`1e-7`,
-/// `1e+21`) outside [1e-6, 1e21).
-fn go_json_float(f: f64) -> String {
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let s = format!("{f:e}");
-        match s.split_once('e') {
-            Some((mantissa, exp)) if exp.starts_with('-') => format!("{mantissa}e{exp}"),
-            Some((mantissa, exp)) => format!("{mantissa}e+{exp}"),
-            None => s,
-        }
-    } else {
-        format!("{f}")
-    }
 }

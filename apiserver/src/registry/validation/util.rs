@@ -78,30 +78,7 @@ pub(crate) fn go_quote_inner(s: &str) -> String {
     out
 }
 
-/// `json.Marshal` of a value: compact, object keys sorted (Go maps), HTML-escaped.
-pub(crate) fn go_json(v: &Value) -> String {
-    fn sorted(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                let mut out = Map::new();
-                for k in keys {
-                    out.insert(k.clone(), sorted(&m[k]));
-                }
-                Value::Object(out)
-            }
-            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-            other => other.clone(),
-        }
-    }
-    html_escape(&serde_json::to_string(&sorted(v)).unwrap_or_default())
-}
-
-/// Go's encoder escapes `<`, `>` and `&` inside strings; they only occur there.
-pub(crate) fn html_escape(json: &str) -> String {
-    json.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
-}
+pub(crate) use crate::gofmt::go_json;
 
 /// A `metav1.LabelSelector` as Go marshals it (matchLabels before matchExpressions).
 pub(crate) fn selector_json(sel: Option<&Value>) -> String {
