@@ -641,3 +641,44 @@ pub fn managed_entry(
             && e["subresource"].as_str().filter(|s| !s.is_empty()) == subresource
     })
 }
+
+/// A file under `tests/e2e/testdata` as a kubectl argument.
+pub fn testdata_arg(rel: &str) -> String {
+    testdata(rel).to_string_lossy().into_owned()
+}
+
+#[track_caller]
+pub fn assert_has(haystack: &str, needle: &str) {
+    assert!(haystack.contains(needle), "expected {needle:?} in:\n{haystack}");
+}
+
+#[track_caller]
+pub fn assert_lacks(haystack: &str, needle: &str) {
+    assert!(!haystack.contains(needle), "did not expect {needle:?} in:\n{haystack}");
+}
+
+/// The columns of a table's first line.
+pub fn header(table: &str) -> Vec<&str> {
+    table.lines().next().unwrap_or_default().split_whitespace().collect()
+}
+
+/// [`row`], or a panic showing the table.
+#[track_caller]
+pub fn row_of<'a>(table: &'a str, name: &str) -> Vec<&'a str> {
+    row(table, name).unwrap_or_else(|| panic!("no row {name:?} in:\n{table}"))
+}
+
+/// A line predicate: the first columns are `want`.
+pub fn starts(want: &'static [&'static str]) -> impl Fn(&str) -> bool {
+    move |l: &str| l.split_whitespace().take(want.len()).eq(want.iter().copied())
+}
+
+/// `kubectl get ARGS -o json`, parsed.
+#[track_caller]
+pub fn get_json(c: &KubeCluster, args: &[&str]) -> serde_json::Value {
+    let mut a = vec!["get"];
+    a.extend_from_slice(args);
+    a.extend_from_slice(&["-o", "json"]);
+    let out = c.kubectl_ok(&a);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("kubectl {a:?} printed no JSON ({e}):\n{out}"))
+}

@@ -10,49 +10,15 @@
 
 use std::time::{Duration, Instant};
 
-use capstan_e2e::kube::{describe_field, row, show, testdata, KubeCluster};
+use capstan_e2e::kube::{
+    assert_has, assert_lacks, describe_field, get_json, header, row_of, show, starts, testdata, testdata_arg,
+    KubeCluster,
+};
 use serde_json::{json, Value};
 
 const WIDGETS: &str = "widgets.e2e.capstan.io";
 const GADGETS: &str = "gadgets.e2e.capstan.io";
 const SHORT: Duration = Duration::from_secs(30);
-
-fn path(rel: &str) -> String {
-    testdata(rel).to_string_lossy().into_owned()
-}
-
-#[track_caller]
-fn assert_has(haystack: &str, needle: &str) {
-    assert!(haystack.contains(needle), "expected {needle:?} in:\n{haystack}");
-}
-
-#[track_caller]
-fn assert_lacks(haystack: &str, needle: &str) {
-    assert!(!haystack.contains(needle), "did not expect {needle:?} in:\n{haystack}");
-}
-
-fn header(table: &str) -> Vec<&str> {
-    table.lines().next().unwrap_or_default().split_whitespace().collect()
-}
-
-#[track_caller]
-fn row_of<'a>(table: &'a str, name: &str) -> Vec<&'a str> {
-    row(table, name).unwrap_or_else(|| panic!("no row {name:?} in:\n{table}"))
-}
-
-/// A line predicate: the first columns are `want`.
-fn starts(want: &'static [&'static str]) -> impl Fn(&str) -> bool {
-    move |l: &str| l.split_whitespace().take(want.len()).eq(want.iter().copied())
-}
-
-#[track_caller]
-fn get_json(c: &KubeCluster, args: &[&str]) -> Value {
-    let mut a = vec!["get"];
-    a.extend_from_slice(args);
-    a.extend_from_slice(&["-o", "json"]);
-    let out = c.kubectl_ok(&a);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("kubectl {a:?} printed no JSON ({e}):\n{out}"))
-}
 
 #[track_caller]
 fn raw_json(c: &KubeCluster, url: &str) -> Value {
@@ -84,7 +50,7 @@ fn wait_established(c: &KubeCluster, crds: &[&str]) {
 }
 
 fn create_widgets_crd(c: &KubeCluster) {
-    let out = c.kubectl_ok(&["apply", "-f", &path("crd/widgets.yaml")]);
+    let out = c.kubectl_ok(&["apply", "-f", &testdata_arg("crd/widgets.yaml")]);
     assert_has(&out, &format!("customresourcedefinition.apiextensions.k8s.io/{WIDGETS} created"));
     wait_established(c, &[WIDGETS]);
 }
@@ -119,7 +85,8 @@ on_both!(lifecycle: lifecycle_up, lifecycle_etcd34);
 /// Establish two CRDs, discover them, create/get/patch/watch/delete their objects,
 /// then delete the namespaced CRD: its objects go with it and a re-created CRD is empty.
 fn lifecycle(c: &mut KubeCluster) {
-    let out = c.kubectl_ok(&["apply", "-f", &path("crd/widgets.yaml"), "-f", &path("crd/gadgets.yaml")]);
+    let out =
+        c.kubectl_ok(&["apply", "-f", &testdata_arg("crd/widgets.yaml"), "-f", &testdata_arg("crd/gadgets.yaml")]);
     assert_has(&out, &format!("customresourcedefinition.apiextensions.k8s.io/{WIDGETS} created"));
     assert_has(&out, &format!("customresourcedefinition.apiextensions.k8s.io/{GADGETS} created"));
     wait_established(c, &[WIDGETS, GADGETS]);
@@ -156,7 +123,7 @@ fn lifecycle(c: &mut KubeCluster) {
 
     // Namespaced CRUD (and a watcher started before the changes).
     let mut watch = c.kubectl_spawn(&["get", "widgets", "-w", "--output-watch-events"]);
-    let out = c.kubectl_ok(&["create", "-f", &path("crd/widget.yaml")]);
+    let out = c.kubectl_ok(&["create", "-f", &testdata_arg("crd/widget.yaml")]);
     assert_has(&out, "widget.e2e.capstan.io/w1 created");
     watch.wait_line(SHORT, starts(&["ADDED", "w1", "small", "3"]));
     let w = get_json(c, &["widget", "w1"]);
@@ -169,7 +136,7 @@ fn lifecycle(c: &mut KubeCluster) {
     assert_eq!(w["spec"]["replicas"], 3, "{w:#}");
     assert_eq!(c.kubectl_ok(&["get", "wd", "-o", "name"]).trim(), "widget.e2e.capstan.io/w1");
     assert_eq!(c.kubectl_ok(&["get", "widgets", "-l", "app=widgets", "-o", "name"]).trim(), "widget.e2e.capstan.io/w1");
-    let err = c.kubectl_err(&["create", "-f", &path("crd/widget.yaml")]);
+    let err = c.kubectl_err(&["create", "-f", &testdata_arg("crd/widget.yaml")]);
     assert_has(&err, "AlreadyExists");
 
     let out = c.kubectl_ok(&["patch", "widget", "w1", "--type=merge", "-p", r#"{"spec":{"replicas":4}}"#]);
@@ -196,7 +163,7 @@ fn lifecycle(c: &mut KubeCluster) {
 
     // In another namespace, and listed across namespaces.
     c.kubectl_ok(&["create", "namespace", "other"]);
-    c.kubectl_ok(&["create", "-n", "other", "-f", &path("crd/widget.yaml")]);
+    c.kubectl_ok(&["create", "-n", "other", "-f", &testdata_arg("crd/widget.yaml")]);
     let out = c.kubectl_ok(&["get", "widgets", "-A", "-o", "name"]);
     assert_eq!(out.lines().filter(|l| *l == "widget.e2e.capstan.io/w1").count(), 2, "{out}");
     let list = raw_json(c, "/apis/e2e.capstan.io/v1/widgets");
@@ -204,7 +171,7 @@ fn lifecycle(c: &mut KubeCluster) {
     assert_eq!(list["items"].as_array().map(Vec::len), Some(2), "{list:#}");
 
     // Cluster-scoped.
-    assert_has(&c.kubectl_ok(&["create", "-f", &path("crd/gadget.yaml")]), "gadget.e2e.capstan.io/g1 created");
+    assert_has(&c.kubectl_ok(&["create", "-f", &testdata_arg("crd/gadget.yaml")]), "gadget.e2e.capstan.io/g1 created");
     let g = get_json(c, &["gadget", "g1"]);
     assert!(g["metadata"]["namespace"].is_null(), "a cluster-scoped object has no namespace: {g:#}");
     assert_eq!(g["spec"]["settings"]["anything"], "goes", "x-kubernetes-preserve-unknown-fields: {g:#}");
@@ -232,7 +199,7 @@ fn lifecycle(c: &mut KubeCluster) {
     assert_eq!(get_json(c, &["gadget", "g1"])["spec"]["owner"], "team-a", "gadgets are not affected");
 
     // Re-created: no old objects come back.
-    let out = c.kubectl_ok(&["apply", "-f", &path("crd/widgets.yaml")]);
+    let out = c.kubectl_ok(&["apply", "-f", &testdata_arg("crd/widgets.yaml")]);
     assert_has(&out, &format!("customresourcedefinition.apiextensions.k8s.io/{WIDGETS} created"));
     wait_established(c, &[WIDGETS]);
     let out = c.kubectl(&["get", "widgets", "-A"]);
@@ -241,7 +208,7 @@ fn lifecycle(c: &mut KubeCluster) {
     assert_has(&String::from_utf8_lossy(&out.stderr), "No resources found");
     let list = raw_json(c, "/apis/e2e.capstan.io/v1/widgets");
     assert_eq!(list["items"], json!([]), "{list:#}");
-    assert_has(&c.kubectl_ok(&["create", "-f", &path("crd/widget.yaml")]), "widget.e2e.capstan.io/w1 created");
+    assert_has(&c.kubectl_ok(&["create", "-f", &testdata_arg("crd/widget.yaml")]), "widget.e2e.capstan.io/w1 created");
     assert_eq!(get_json(c, &["widget", "w1"])["metadata"]["generation"], 1, "a fresh object, not the old one");
 }
 
@@ -252,7 +219,7 @@ fn schema_validation_defaults_and_explain() {
     let c = KubeCluster::start_up();
     create_widgets_crd(&c);
 
-    let out = c.kubectl(&["create", "-f", &path("crd/invalid.yaml")]);
+    let out = c.kubectl(&["create", "-f", &testdata_arg("crd/invalid.yaml")]);
     assert!(!out.status.success(), "invalid widgets were accepted:\n{}", show(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     for (name, needles) in [
@@ -274,7 +241,7 @@ fn schema_validation_defaults_and_explain() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "", "no invalid widget may be stored:\n{}", show(&out));
 
     // Transition rule: serial may not change; other updates still pass it.
-    c.kubectl_ok(&["create", "-f", &path("crd/widget.yaml")]);
+    c.kubectl_ok(&["create", "-f", &testdata_arg("crd/widget.yaml")]);
     let err = c.kubectl_err(&["patch", "widget", "w1", "--type=merge", "-p", r#"{"spec":{"serial":"SN-9999"}}"#]);
     // kubectl patch words it `The Widget "w1" is invalid: <cause>` (from the status details).
     assert_has(&err, "\"w1\" is invalid");
@@ -294,7 +261,7 @@ fn schema_validation_defaults_and_explain() {
     assert_eq!(w["spec"]["minReplicas"], 0, "{w:#}");
 
     // Unknown fields: kubectl's default --validate=strict makes the server reject them...
-    let defaults = path("crd/defaults.yaml");
+    let defaults = testdata_arg("crd/defaults.yaml");
     let err = c.kubectl_err(&["create", "-f", &defaults]);
     assert_has(&err, "unknown field \"spec.bogus\"");
     assert_has(&c.kubectl_err(&["get", "widget", "w-defaults"]), "not found");
@@ -350,7 +317,7 @@ fn schema_validation_defaults_and_explain() {
 fn subresources_columns_and_versions() {
     let c = KubeCluster::start_up();
     create_widgets_crd(&c);
-    c.kubectl_ok(&["create", "-f", &path("crd/widget.yaml")]);
+    c.kubectl_ok(&["create", "-f", &testdata_arg("crd/widget.yaml")]);
 
     // Scale subresource.
     let out = c.kubectl_ok(&["scale", "widget/w1", "--replicas=5"]);
@@ -396,7 +363,7 @@ fn subresources_columns_and_versions() {
     assert_eq!(st["status"]["phase"], "Ready", "{st:#}");
 
     // Printer columns (Phase has priority 1: only in -o wide).
-    c.kubectl_ok(&["create", "-f", &path("crd/widget-beta.yaml")]);
+    c.kubectl_ok(&["create", "-f", &testdata_arg("crd/widget-beta.yaml")]);
     let out = c.kubectl_ok(&["get", "widgets"]);
     assert_eq!(header(&out), ["NAME", "SIZE", "REPLICAS", "COLOR", "AGE"], "{out}");
     assert_eq!(row_of(&out, "w1")[..4], ["w1", "small", "5", "blue"], "{out}");

@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use capstan_e2e::kube::{managed_entry, poll_until, show, testdata, KubeCluster};
+use capstan_e2e::kube::{assert_has, assert_lacks, managed_entry, poll_until, show, starts, testdata, KubeCluster};
 use serde_json::{json, Value};
 
 const NS: &str = "demo-ns";
@@ -21,21 +21,6 @@ const GREETINGS: &str = "greetings.demo.e2e.capstan.io";
 
 fn chart() -> String {
     testdata("helm/demo").to_string_lossy().into_owned()
-}
-
-#[track_caller]
-fn assert_has(haystack: &str, needle: &str) {
-    assert!(haystack.contains(needle), "expected {needle:?} in:\n{haystack}");
-}
-
-#[track_caller]
-fn assert_lacks(haystack: &str, needle: &str) {
-    assert!(!haystack.contains(needle), "did not expect {needle:?} in:\n{haystack}");
-}
-
-/// A line predicate: the first columns are `want`.
-fn starts(want: &'static [&'static str]) -> impl Fn(&str) -> bool {
-    move |l: &str| l.split_whitespace().take(want.len()).eq(want.iter().copied())
 }
 
 /// `kubectl get KIND NAME -n NS -o json --show-managed-fields`.

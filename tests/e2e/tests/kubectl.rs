@@ -6,7 +6,9 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use capstan_e2e::kube::{describe_field, row, show, testdata, KubeCluster};
+use capstan_e2e::kube::{
+    assert_has, assert_lacks, describe_field, get_json, header, row_of, show, starts, testdata_arg, KubeCluster,
+};
 
 /// One `#[test]` per backend for a scenario `fn(&mut KubeCluster)`.
 macro_rules! on_both {
@@ -35,48 +37,10 @@ on_both!(kubectl_1_20: kubectl_1_20_up, kubectl_1_20_etcd34);
 
 const SHORT: Duration = Duration::from_secs(30);
 
-/// A line predicate: the first columns are `want`.
-fn starts(want: &'static [&'static str]) -> impl Fn(&str) -> bool {
-    move |l: &str| l.split_whitespace().take(want.len()).eq(want.iter().copied())
-}
-
-fn path(rel: &str) -> String {
-    testdata(rel).to_string_lossy().into_owned()
-}
-
-#[track_caller]
-fn assert_has(haystack: &str, needle: &str) {
-    assert!(haystack.contains(needle), "expected {needle:?} in:\n{haystack}");
-}
-
-#[track_caller]
-fn assert_lacks(haystack: &str, needle: &str) {
-    assert!(!haystack.contains(needle), "did not expect {needle:?} in:\n{haystack}");
-}
-
-/// The columns of a table's first line.
-fn header(table: &str) -> Vec<&str> {
-    table.lines().next().unwrap_or_default().split_whitespace().collect()
-}
-
-#[track_caller]
-fn row_of<'a>(table: &'a str, name: &str) -> Vec<&'a str> {
-    row(table, name).unwrap_or_else(|| panic!("no row {name:?} in:\n{table}"))
-}
-
 /// `kubectl get KIND NAME -o jsonpath=EXPR`, trimmed.
 #[track_caller]
 fn jsonpath(c: &KubeCluster, kind: &str, name: &str, expr: &str) -> String {
     c.kubectl_ok(&["get", kind, name, &format!("-o=jsonpath={expr}")]).trim().to_string()
-}
-
-#[track_caller]
-fn get_json(c: &KubeCluster, args: &[&str]) -> serde_json::Value {
-    let mut a = vec!["get"];
-    a.extend_from_slice(args);
-    a.extend_from_slice(&["-o", "json"]);
-    let out = c.kubectl_ok(&a);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("kubectl {a:?} printed no JSON ({e}):\n{out}"))
 }
 
 #[track_caller]
@@ -87,7 +51,7 @@ fn assert_not_found(c: &KubeCluster, kind_plural: &str, name: &str) {
 }
 
 fn create_app(c: &KubeCluster) {
-    let out = c.kubectl_ok(&["create", "-f", &path("kubectl/app")]);
+    let out = c.kubectl_ok(&["create", "-f", &testdata_arg("kubectl/app")]);
     assert_has(&out, "configmap/web-config created");
     assert_has(&out, "deployment.apps/web created");
     assert_has(&out, "service/web created");
@@ -170,10 +134,10 @@ fn discovery(c: &mut KubeCluster) {
 /// `create -f`, every `get` output format, `get all`, chunked lists and `describe`.
 fn create_and_get(c: &mut KubeCluster) {
     create_app(c);
-    let err = c.kubectl_err(&["create", "-f", &path("kubectl/app/deployment.yaml")]);
+    let err = c.kubectl_err(&["create", "-f", &testdata_arg("kubectl/app/deployment.yaml")]);
     assert_has(&err, "Error from server (AlreadyExists)");
     assert_has(&err, "deployments.apps \"web\" already exists");
-    assert_has(&c.kubectl_ok(&["create", "-f", &path("kubectl/pod.yaml")]), "pod/bare created");
+    assert_has(&c.kubectl_ok(&["create", "-f", &testdata_arg("kubectl/pod.yaml")]), "pod/bare created");
 
     // Default tables (server-side Table columns).
     let out = c.kubectl_ok(&["get", "deployments"]);
@@ -338,14 +302,14 @@ fn create_and_get(c: &mut KubeCluster) {
 
 /// Client-side apply (created / unchanged / configured, three-way pruning) and server dry-run.
 fn apply_and_dry_run(c: &mut KubeCluster) {
-    let out = c.kubectl_ok(&["apply", "-f", &path("kubectl/apply-v1.yaml")]);
+    let out = c.kubectl_ok(&["apply", "-f", &testdata_arg("kubectl/apply-v1.yaml")]);
     assert_has(&out, "deployment.apps/applied created");
     assert_has(&out, "configmap/applied created");
-    let out = c.kubectl_ok(&["apply", "-f", &path("kubectl/apply-v1.yaml")]);
+    let out = c.kubectl_ok(&["apply", "-f", &testdata_arg("kubectl/apply-v1.yaml")]);
     assert_has(&out, "deployment.apps/applied unchanged");
     assert_has(&out, "configmap/applied unchanged");
     let rv_before = jsonpath(c, "deployment", "applied", "{.metadata.resourceVersion}");
-    let out = c.kubectl_ok(&["apply", "-f", &path("kubectl/apply-v2.yaml")]);
+    let out = c.kubectl_ok(&["apply", "-f", &testdata_arg("kubectl/apply-v2.yaml")]);
     assert_has(&out, "deployment.apps/applied configured");
     assert_has(&out, "configmap/applied configured");
     let d = get_json(c, &["deployment", "applied"]);
@@ -361,7 +325,7 @@ fn apply_and_dry_run(c: &mut KubeCluster) {
     assert_eq!(jsonpath(c, "configmap", "applied", "{.data.mode}"), "two");
     assert_eq!(jsonpath(c, "configmap", "applied", "{.data.extra}"), "added");
     // Back to v1: the key that only v2 had is pruned by the three-way merge.
-    let out = c.kubectl_ok(&["apply", "-f", &path("kubectl/apply-v1.yaml")]);
+    let out = c.kubectl_ok(&["apply", "-f", &testdata_arg("kubectl/apply-v1.yaml")]);
     assert_has(&out, "configmap/applied configured");
     let cm = get_json(c, &["configmap", "applied"]);
     assert_eq!(cm["data"], serde_json::json!({"mode": "one"}));
@@ -388,7 +352,7 @@ fn apply_and_dry_run(c: &mut KubeCluster) {
     // kubectl patch prints no dry-run suffix (its printer drops it); the object must be unchanged.
     assert_has(&out, "deployment.apps/applied patched");
     assert_eq!(jsonpath(c, "deployment", "applied", "{.spec.replicas}"), "1");
-    let out = c.kubectl_ok(&["apply", "-f", &path("kubectl/app/configmap.yaml"), "--dry-run=server"]);
+    let out = c.kubectl_ok(&["apply", "-f", &testdata_arg("kubectl/app/configmap.yaml"), "--dry-run=server"]);
     assert_has(&out, "configmap/web-config created (server dry run)");
     assert_not_found(c, "configmaps", "web-config");
 }
@@ -494,7 +458,7 @@ fn mutate(c: &mut KubeCluster) {
     assert_eq!(jsonpath(c, "configmap", "web-config", "{.data.k1}"), "replaced");
 
     // Finalizers hold a deleted object until they are removed.
-    assert_has(&c.kubectl_ok(&["create", "-f", &path("kubectl/finalizer.yaml")]), "configmap/held created");
+    assert_has(&c.kubectl_ok(&["create", "-f", &testdata_arg("kubectl/finalizer.yaml")]), "configmap/held created");
     assert_has(&c.kubectl_ok(&["delete", "configmap", "held", "--wait=false"]), "configmap \"held\" deleted");
     assert!(!jsonpath(c, "configmap", "held", "{.metadata.deletionTimestamp}").is_empty());
     assert_eq!(jsonpath(c, "configmap", "held", "{.metadata.finalizers[0]}"), "example.com/hold");
@@ -527,8 +491,11 @@ fn mutate(c: &mut KubeCluster) {
 
 /// `wait` for conditions and deletion, `get -w` with and without watch events.
 fn wait_and_watch(c: &mut KubeCluster) {
-    assert_has(&c.kubectl_ok(&["create", "-f", &path("kubectl/pod.yaml")]), "pod/bare created");
-    assert_has(&c.kubectl_ok(&["create", "-f", &path("kubectl/app/deployment.yaml")]), "deployment.apps/web created");
+    assert_has(&c.kubectl_ok(&["create", "-f", &testdata_arg("kubectl/pod.yaml")]), "pod/bare created");
+    assert_has(
+        &c.kubectl_ok(&["create", "-f", &testdata_arg("kubectl/app/deployment.yaml")]),
+        "deployment.apps/web created",
+    );
 
     let err = c.kubectl_err(&["wait", "--for=condition=Ready", "pod/bare", "--timeout=2s"]);
     assert_has(&err, "timed out waiting for the condition on pods/bare");
@@ -605,24 +572,24 @@ fn error_paths(c: &mut KubeCluster) {
     let cms = "/api/v1/namespaces/default/configmaps";
     // kube-apiserver: `the object provided is unrecognized (must be of type ConfigMap): couldn't get
     // version/kind; json parse error: unexpected end of JSON input (...)`.
-    let err = c.kubectl_err(&["create", "--raw", cms, "-f", &path("kubectl/malformed.json")]);
+    let err = c.kubectl_err(&["create", "--raw", cms, "-f", &testdata_arg("kubectl/malformed.json")]);
     assert_has(&err, "Error from server (BadRequest)");
     assert_has(&err, "the object provided is unrecognized (must be of type ConfigMap)");
     // kube-apiserver: `Secret in version "v1" cannot be handled as a ConfigMap: ...`.
-    let err = c.kubectl_err(&["create", "--raw", cms, "-f", &path("kubectl/kind-mismatch.json")]);
+    let err = c.kubectl_err(&["create", "--raw", cms, "-f", &testdata_arg("kubectl/kind-mismatch.json")]);
     assert_has(&err, "Error from server (BadRequest)");
     assert_has(&err, "cannot be handled as a ConfigMap");
     assert_not_found(c, "configmaps", "mismatch");
     assert_not_found(c, "secrets", "mismatch");
-    let err = c.kubectl_err(&["create", "--raw", cms, "-f", &path("kubectl/namespace-mismatch.json")]);
+    let err = c.kubectl_err(&["create", "--raw", cms, "-f", &testdata_arg("kubectl/namespace-mismatch.json")]);
     assert_has(&err, "BadRequest");
     assert_has(&err, "the namespace of the provided object does not match the namespace sent on the request");
 
-    let err = c.kubectl_err(&["apply", "--validate=strict", "-f", &path("kubectl/unknown-field.yaml")]);
+    let err = c.kubectl_err(&["apply", "--validate=strict", "-f", &testdata_arg("kubectl/unknown-field.yaml")]);
     assert_has(&err, "unknown field");
     assert_has(&err, "replicaz");
     assert_not_found(c, "deployments.apps", "typo");
-    let out = c.kubectl(&["create", "--validate=warn", "-f", &path("kubectl/unknown-field.yaml")]);
+    let out = c.kubectl(&["create", "--validate=warn", "-f", &testdata_arg("kubectl/unknown-field.yaml")]);
     assert!(out.status.success(), "{}", show(&out));
     assert_has(&String::from_utf8_lossy(&out.stdout), "deployment.apps/typo created");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -688,13 +655,13 @@ fn kubectl_1_20(c: &mut KubeCluster) {
     assert_eq!(header(&out), ["NAME", "STATUS", "AGE"], "{out}");
     assert_eq!(row_of(&out, "default")[..2], ["default", "Active"], "{out}");
 
-    let out = c.kubectl120_ok(&["apply", "-f", &path("kubectl/apply-v1.yaml")]);
+    let out = c.kubectl120_ok(&["apply", "-f", &testdata_arg("kubectl/apply-v1.yaml")]);
     assert_has(&out, "deployment.apps/applied created");
     assert_has(&out, "configmap/applied created");
-    let out = c.kubectl120_ok(&["apply", "-f", &path("kubectl/apply-v1.yaml")]);
+    let out = c.kubectl120_ok(&["apply", "-f", &testdata_arg("kubectl/apply-v1.yaml")]);
     assert_has(&out, "deployment.apps/applied unchanged");
     assert_has(&out, "configmap/applied unchanged");
-    let out = c.kubectl120_ok(&["apply", "-f", &path("kubectl/apply-v2.yaml")]);
+    let out = c.kubectl120_ok(&["apply", "-f", &testdata_arg("kubectl/apply-v2.yaml")]);
     assert_has(&out, "deployment.apps/applied configured");
     assert_eq!(c.kubectl120_ok(&["get", "deployment", "applied", "-o=jsonpath={.spec.replicas}"]).trim(), "3");
 
@@ -711,7 +678,7 @@ fn kubectl_1_20(c: &mut KubeCluster) {
     assert_has(&out, "rollingUpdate");
     assert!(out.lines().any(|l| l.split_whitespace().eq(["type", "<string>"])), "{out}");
 
-    let out = c.kubectl120_ok(&["delete", "-f", &path("kubectl/apply-v2.yaml")]);
+    let out = c.kubectl120_ok(&["delete", "-f", &testdata_arg("kubectl/apply-v2.yaml")]);
     assert_has(&out, "deployment.apps \"applied\" deleted");
     assert_has(&out, "configmap \"applied\" deleted");
     let out = c.kubectl120(&["get", "deployment", "applied"]);

@@ -8,32 +8,16 @@
 
 use std::time::Duration;
 
-use capstan_e2e::kube::{managed_entry, managed_fields, show, testdata, KubeCluster};
+use capstan_e2e::kube::{assert_has, assert_lacks, managed_entry, managed_fields, show, testdata_arg, KubeCluster};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{json, Value};
-
-fn path(rel: &str) -> String {
-    testdata(rel).to_string_lossy().into_owned()
-}
-
-#[track_caller]
-fn assert_has(haystack: &str, needle: &str) {
-    assert!(haystack.contains(needle), "expected {needle:?} in:\n{haystack}");
-}
-
-#[track_caller]
-fn assert_lacks(haystack: &str, needle: &str) {
-    assert!(!haystack.contains(needle), "did not expect {needle:?} in:\n{haystack}");
-}
 
 /// `kubectl get ARGS -o json --show-managed-fields` (kubectl hides managedFields otherwise).
 #[track_caller]
 fn get_json(c: &KubeCluster, args: &[&str]) -> Value {
-    let mut a = vec!["get"];
-    a.extend_from_slice(args);
-    a.extend_from_slice(&["-o", "json", "--show-managed-fields"]);
-    let out = c.kubectl_ok(&a);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("kubectl {a:?} printed no JSON ({e}):\n{out}"))
+    let mut a = args.to_vec();
+    a.push("--show-managed-fields");
+    capstan_e2e::kube::get_json(c, &a)
 }
 
 fn rv(obj: &Value) -> String {
@@ -81,7 +65,7 @@ fn assert_not_owns(obj: &Value, manager: &str, operation: &str, subresource: Opt
 
 /// `kubectl apply -f <crd file>` and `kubectl wait` for Established.
 fn establish(c: &KubeCluster, file: &str, crd: &str) {
-    c.kubectl_ok(&["apply", "-f", &path(file)]);
+    c.kubectl_ok(&["apply", "-f", &testdata_arg(file)]);
     let out = c.kubectl_ok(&["wait", "--for=condition=Established", &format!("crd/{crd}"), "--timeout=20s"]);
     assert_has(&out, "condition met");
 }
@@ -94,7 +78,7 @@ fn establish(c: &KubeCluster, file: &str, crd: &str) {
 #[test]
 fn apply_twice_is_a_no_op() {
     let c = KubeCluster::start_up();
-    let web = path("ssa/web.yaml");
+    let web = testdata_arg("ssa/web.yaml");
     let out = c.kubectl_ok(&["apply", "--server-side", "-f", &web]);
     assert_has(&out, "deployment.apps/ssa-web serverside-applied");
     let first = get_json(&c, &["deployment", "ssa-web"]);
@@ -142,12 +126,12 @@ fn apply_twice_is_a_no_op() {
     assert_eq!(managed_fields(&second), managed_fields(&first), "managedFields changed on a no-op apply");
 
     // A server-side dry run of a change reports it but stores nothing.
-    let out = c.kubectl_ok(&["apply", "--server-side", "--dry-run=server", "-f", &path("ssa/web-v2.yaml")]);
+    let out = c.kubectl_ok(&["apply", "--server-side", "--dry-run=server", "-f", &testdata_arg("ssa/web-v2.yaml")]);
     assert_has(&out, "deployment.apps/ssa-web serverside-applied (server dry run)");
     assert_eq!(rv(&get_json(&c, &["deployment", "ssa-web"])), rv(&first), "dry run wrote");
 
     // v2 drops the `tier` label (only `kubectl` owned it: removed) and changes the image.
-    let out = c.kubectl_ok(&["apply", "--server-side", "-f", &path("ssa/web-v2.yaml")]);
+    let out = c.kubectl_ok(&["apply", "--server-side", "-f", &testdata_arg("ssa/web-v2.yaml")]);
     assert_has(&out, "deployment.apps/ssa-web serverside-applied");
     let third = get_json(&c, &["deployment", "ssa-web"]);
     assert_ne!(rv(&third), rv(&first));
@@ -165,8 +149,8 @@ fn apply_twice_is_a_no_op() {
 #[test]
 fn conflicts_and_force() {
     let c = KubeCluster::start_up();
-    let web = path("ssa/web.yaml");
-    let five = path("ssa/web-replicas-5.yaml");
+    let web = testdata_arg("ssa/web.yaml");
+    let five = testdata_arg("ssa/web-replicas-5.yaml");
     c.kubectl_ok(&["apply", "--server-side", "-f", &web]);
     let before = get_json(&c, &["deployment", "ssa-web"]);
 
@@ -243,7 +227,7 @@ fn update_operations_and_client_side_upgrade() {
     );
 
     // kubectl scale writes the scale subresource (manager from its user agent: `kubectl`).
-    c.kubectl_ok(&["apply", "--server-side", "-f", &path("ssa/web.yaml")]);
+    c.kubectl_ok(&["apply", "--server-side", "-f", &testdata_arg("ssa/web.yaml")]);
     let out = c.kubectl_ok(&["scale", "deployment", "ssa-web", "--replicas=4"]);
     assert_has(&out, "deployment.apps/ssa-web scaled");
     let d = get_json(&c, &["deployment", "ssa-web"]);
@@ -252,7 +236,7 @@ fn update_operations_and_client_side_upgrade() {
     assert_eq!(s["apiVersion"], "apps/v1", "{s:#}");
     assert!(owns(&s, &["f:spec", "f:replicas"]), "{}", mf(&d));
     assert_not_owns(&d, "kubectl", "Apply", None, &["f:spec", "f:replicas"]);
-    let err = c.kubectl_err(&["apply", "--server-side", "-f", &path("ssa/web.yaml")]);
+    let err = c.kubectl_err(&["apply", "--server-side", "-f", &testdata_arg("ssa/web.yaml")]);
     assert_has(
         &err,
         "Apply failed with 1 conflict: conflict with \"kubectl\" with subresource \"scale\" using apps/v1: .spec.replicas",
@@ -260,7 +244,7 @@ fn update_operations_and_client_side_upgrade() {
 
     // Client-side apply, then server-side apply of the same file: no conflict
     // (same values), kubectl becomes an Apply manager of the file's fields.
-    let csa = path("ssa/csa.yaml");
+    let csa = testdata_arg("ssa/csa.yaml");
     assert_has(&c.kubectl_ok(&["apply", "-f", &csa]), "deployment.apps/csa-web created");
     let d = get_json(&c, &["deployment", "csa-web"]);
     assert_owns(&d, "kubectl-client-side-apply", "Update", None, &["f:spec", "f:replicas"]);
@@ -295,8 +279,8 @@ fn changed_lines(diff: &str) -> Vec<String> {
 #[test]
 fn diff_is_a_dry_run() {
     let c = KubeCluster::start_up();
-    let v1 = path("ssa/diff-v1.yaml");
-    let v2 = path("ssa/diff-v2.yaml");
+    let v1 = testdata_arg("ssa/diff-v1.yaml");
+    let v2 = testdata_arg("ssa/diff-v2.yaml");
 
     // Server-side flavour, against an object created by server-side apply.
     c.kubectl_ok(&["apply", "--server-side", "-f", &v1]);
@@ -332,7 +316,7 @@ fn diff_is_a_dry_run() {
     assert_eq!(rv(&after), rv(&before), "kubectl diff must not write");
 
     // A diff of an object that does not exist yet: exit 1, all `+`, nothing created.
-    let out = c.kubectl(&["diff", "--server-side", "-n", "csa-diff", "-f", &path("ssa/web.yaml")]);
+    let out = c.kubectl(&["diff", "--server-side", "-n", "csa-diff", "-f", &testdata_arg("ssa/web.yaml")]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(changed_lines(&stdout).iter().all(|l| l.starts_with('+')), "{stdout}");
@@ -347,12 +331,12 @@ fn diff_is_a_dry_run() {
 fn status_subresource_apply() {
     let c = KubeCluster::start_up();
     establish(&c, "crd/widgets.yaml", "widgets.e2e.capstan.io");
-    let out = c.kubectl_ok(&["apply", "--server-side", "-f", &path("crd/widget.yaml")]);
+    let out = c.kubectl_ok(&["apply", "--server-side", "-f", &testdata_arg("crd/widget.yaml")]);
     assert_has(&out, "widget.e2e.capstan.io/w1 serverside-applied");
     let before = get_json(&c, &["widget", "w1"]);
     assert!(before["status"].is_null() || before["status"]["phase"].is_null(), "{before:#}");
 
-    let status = path("ssa/widget-status.yaml");
+    let status = testdata_arg("ssa/widget-status.yaml");
     let out = c.kubectl_ok(&["apply", "--server-side", "--subresource=status", "-f", &status]);
     assert_has(&out, "widget.e2e.capstan.io/w1 serverside-applied");
     let after = get_json(&c, &["widget", "w1"]);
@@ -375,7 +359,7 @@ fn status_subresource_apply() {
     assert_eq!(rv(&get_json(&c, &["widget", "w1"])), rv(&after), "no-op status apply wrote");
 
     // The main resource ignores status: applying the spec again keeps it.
-    c.kubectl_ok(&["apply", "--server-side", "-f", &path("crd/widget.yaml")]);
+    c.kubectl_ok(&["apply", "--server-side", "-f", &testdata_arg("crd/widget.yaml")]);
     assert_eq!(get_json(&c, &["widget", "w1"])["status"]["phase"], "Ready");
 }
 
@@ -386,7 +370,7 @@ fn status_subresource_apply() {
 fn kube_rs_apply_matches_kubectl() {
     let c = KubeCluster::start_up();
     establish(&c, "crd/widgets.yaml", "widgets.e2e.capstan.io");
-    let file = path("ssa/same-content.yaml");
+    let file = testdata_arg("ssa/same-content.yaml");
     let out = c.kubectl_ok(&["apply", "--server-side", "--field-manager=e2e-manager", "-f", &file]);
     assert_has(&out, "widget.e2e.capstan.io/same-kubectl serverside-applied");
     assert_has(&out, "configmap/same-kubectl serverside-applied");
