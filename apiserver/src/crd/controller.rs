@@ -214,18 +214,31 @@ fn desired_status(crd: &Value, conflict: Option<&str>) -> Value {
     json!({"conditions": conditions, "acceptedNames": names, "storedVersions": stored})
 }
 
+fn has_cleanup_finalizer(crd: &Value) -> bool {
+    object::finalizers(crd).iter().any(|f| f == CLEANUP_FINALIZER)
+}
+
+/// Status and finalizer are already what the controller would write.
+fn settled(crd: &Value, conflict: Option<&str>) -> bool {
+    has_cleanup_finalizer(crd) && crd.get("status") == Some(&desired_status(crd, conflict))
+}
+
 /// Writes status and the cleanup finalizer when they differ from what is stored.
 async fn write_status(api: &Arc<Api>, crd: &Value, conflict: Option<&str>) -> Result<(), ApiError> {
+    // The cached copy answers the common case (nothing to write) without an etcd read.
+    if settled(crd, conflict) {
+        return Ok(());
+    }
     let row = crd_row()?;
     let key = api.key(row, "", object::name_of(crd));
     let Some(kv) = api.backend.get(&key).await?.0 else { return Ok(()) };
     let cur = store::decode_kv(&kv)?;
     let mut obj = cur.obj.clone();
-    let status = desired_status(&obj, conflict);
-    let has_finalizer = object::finalizers(&obj).iter().any(|f| f == CLEANUP_FINALIZER);
-    if obj.get("status") == Some(&status) && has_finalizer {
+    if settled(&obj, conflict) {
         return Ok(());
     }
+    let status = desired_status(&obj, conflict);
+    let has_finalizer = has_cleanup_finalizer(&obj);
     if let Some(o) = obj.as_object_mut() {
         o.insert("status".into(), status);
     }

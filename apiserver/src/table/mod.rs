@@ -146,12 +146,11 @@ fn printer_for(info: &ResourceInfo) -> &'static Printer {
     found.unwrap_or(&DEFAULT)
 }
 
-/// The table's column definitions, wide ones included (`priority: 1`).
-pub fn column_definitions(info: &ResourceInfo) -> Vec<Value> {
-    if let Some(v) = custom(info) {
-        return crate::crd::table::columns(&v);
-    }
-    printer_for(info).columns.iter().map(|c| c.to_json()).collect()
+/// What prints a resource's rows: kube's printer for a built-in, or a
+/// custom resource version's printer columns. Looked up once per table.
+enum Rows {
+    Builtin(&'static Printer),
+    Custom(CustomVersion),
 }
 
 /// A custom resource's serving and version index (its printer columns live there).
@@ -164,17 +163,34 @@ impl std::ops::Deref for CustomVersion {
     }
 }
 
-fn custom(info: &ResourceInfo) -> Option<CustomVersion> {
-    let s = crate::crd::registry::serving(info)?;
-    let idx = s.versions.iter().position(|v| v.row.version == info.version)?;
-    Some(CustomVersion(s, idx))
+impl Rows {
+    fn of(info: &ResourceInfo) -> Rows {
+        if let Some(s) = crate::crd::registry::serving(info) {
+            if let Some(idx) = s.versions.iter().position(|v| v.row.version == info.version) {
+                return Rows::Custom(CustomVersion(s, idx));
+            }
+        }
+        Rows::Builtin(printer_for(info))
+    }
+
+    fn columns(&self) -> Vec<Value> {
+        match self {
+            Rows::Builtin(p) => p.columns.iter().map(|c| c.to_json()).collect(),
+            Rows::Custom(v) => crate::crd::table::columns(v),
+        }
+    }
+
+    fn cells(&self, obj: &Value, now: Timestamp) -> Row {
+        match self {
+            Rows::Builtin(p) => (p.print)(obj, now),
+            Rows::Custom(v) => crate::crd::table::cells(v, obj, now).into(),
+        }
+    }
 }
 
-fn cells_of(info: &ResourceInfo, printer: &Printer, obj: &Value, now: Timestamp) -> Row {
-    match custom(info) {
-        Some(v) => crate::crd::table::cells(&v, obj, now).into(),
-        None => (printer.print)(obj, now),
-    }
+/// The table's column definitions, wide ones included (`priority: 1`).
+pub fn column_definitions(info: &ResourceInfo) -> Vec<Value> {
+    Rows::of(info).columns()
 }
 
 /// A `Table` of `objects` (one object for a GET). `list_meta` is the list's
@@ -187,14 +203,14 @@ pub fn to_table(
     now: Timestamp,
     list_meta: Option<&Value>,
 ) -> Value {
-    let printer = printer_for(info);
-    let rows: Vec<Value> = objects.iter().map(|o| row_json(info, printer, o, include, now)).collect();
+    let printer = Rows::of(info);
+    let rows: Vec<Value> = objects.iter().map(|o| row_json(info, &printer, o, include, now)).collect();
     let metadata = match (list_meta, objects) {
         (Some(m), _) => list_meta_of(m),
         (None, [one]) => object_rv_meta(one),
         (None, _) => Map::new(),
     };
-    envelope(metadata, Value::from(column_definitions(info)), rows)
+    envelope(metadata, Value::from(printer.columns()), rows)
 }
 
 /// The object of one watch event as a one-row `Table`. kube-apiserver sends the
@@ -207,9 +223,9 @@ pub fn to_table_row_event(
     now: Timestamp,
     with_columns: bool,
 ) -> Value {
-    let printer = printer_for(info);
-    let columns = if with_columns { Value::from(column_definitions(info)) } else { Value::Null };
-    envelope(object_rv_meta(obj), columns, vec![row_json(info, printer, obj, include, now)])
+    let printer = Rows::of(info);
+    let columns = if with_columns { Value::from(printer.columns()) } else { Value::Null };
+    envelope(object_rv_meta(obj), columns, vec![row_json(info, &printer, obj, include, now)])
 }
 
 /// An object's metadata as `meta.k8s.io/v1` `PartialObjectMetadata` (the whole
@@ -264,8 +280,8 @@ fn object_rv_meta(obj: &Value) -> Map<String, Value> {
     out
 }
 
-fn row_json(info: &ResourceInfo, printer: &Printer, obj: &Value, include: IncludeObject, now: Timestamp) -> Value {
-    let row = cells_of(info, printer, obj, now);
+fn row_json(info: &ResourceInfo, printer: &Rows, obj: &Value, include: IncludeObject, now: Timestamp) -> Value {
+    let row = printer.cells(obj, now);
     let object = match include {
         IncludeObject::None => Value::Null,
         IncludeObject::Metadata => partial_object_metadata(obj),
