@@ -208,8 +208,27 @@ fn kill_under_load(flavor: Flavor, victim: Victim) {
     }
 
     // Every acknowledged write is there (linearizable read on a survivor).
+    // An attempt the client gave up on may still be queued at the leader and
+    // commit later (an indeterminate write, as in etcd), so wait until the
+    // revision settles; each failed attempt can add at most one revision.
     let survivor = (target + 1) % 3;
-    let (kvs, rev) = read_all(&c, survivor, false);
+    let (_, first_rev) = read_all(&c, survivor, false);
+    let settle_until = Instant::now() + Duration::from_secs(10);
+    let mut prev = first_rev;
+    let (kvs, rev) = loop {
+        std::thread::sleep(Duration::from_millis(600));
+        let (k, r) = read_all(&c, survivor, false);
+        if r == prev || Instant::now() > settle_until {
+            break (k, r);
+        }
+        prev = r;
+    };
+    let failures = load.failures.load(Ordering::Relaxed);
+    assert!(
+        u64::try_from(rev - first_rev).unwrap_or(u64::MAX) <= failures,
+        "[{name}] the revision moved from {first_rev} to {rev} after the writers stopped, with only {failures} \
+         unacknowledged attempts"
+    );
     assert_acked_present(&acks, &kvs, &format!("[{name}] linearizable read on m{survivor}"));
     let max_rev = acks.iter().map(|a| a.rev).max().unwrap_or(0);
     assert!(rev >= max_rev, "[{name}] revision {rev} is behind the newest acknowledged {max_rev}");
