@@ -18,11 +18,18 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
 }
 
-/// The `capstan` binary built from this workspace (built on demand).
+/// The `capstan` binary built from this workspace: `$CAPSTAN_BIN` when set
+/// (`make test` builds it before the tests start, so no test races a build
+/// for the CPU), else built on demand.
 pub fn capstan_bin() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
+            if let Some(bin) = std::env::var_os("CAPSTAN_BIN").filter(|b| !b.is_empty()) {
+                let bin = PathBuf::from(bin);
+                assert!(bin.is_file(), "CAPSTAN_BIN={} is not a file", bin.display());
+                return bin;
+            }
             let root = repo_root();
             let profile_dir = std::env::var("CAPSTAN_PROFILE").unwrap_or_else(|_| "debug".into());
             let mut cmd = Command::new(env!("CARGO"));
