@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::fieldset::FieldSet;
-use super::path::{values_equal, Path, PathElement};
+use super::path::{values_equal, PathElement};
 use super::schema::{list_item_pe, Atom, ListRel, Ty};
 
 /// The result of comparing two objects.
@@ -18,21 +18,61 @@ pub struct Comparison {
 
 impl Comparison {
     /// Go's `ExcludeFields`-style filtering, by any set transformation.
-    pub fn filter(self, f: impl Fn(&FieldSet) -> FieldSet) -> Comparison {
-        Comparison { removed: f(&self.removed), modified: f(&self.modified), added: f(&self.added) }
+    pub fn filter(self, f: impl Fn(FieldSet) -> FieldSet) -> Comparison {
+        Comparison { removed: f(self.removed), modified: f(self.modified), added: f(self.added) }
     }
 }
 
 /// Compares `lhs` (old) with `rhs` (new).
 pub fn compare(lhs: &Value, rhs: &Value, ty: Ty<'_>) -> Comparison {
-    let mut w = Walker { c: Comparison::default(), path: Vec::new() };
-    w.node(Some(lhs), Some(rhs), ty);
-    w.c
+    let mut c = Comparison::default();
+    // The root's own marks are dropped: the empty path is never tracked.
+    node(Some(lhs), Some(rhs), ty, &mut c);
+    c
 }
 
-struct Walker {
-    c: Comparison,
-    path: Path,
+/// Whether a node's own path was added, removed or modified.
+#[derive(Debug, Clone, Copy, Default)]
+struct Marks {
+    added: bool,
+    removed: bool,
+    modified: bool,
+}
+
+impl Marks {
+    fn leaf(lhs: Option<&Value>, rhs: Option<&Value>) -> Marks {
+        match (lhs, rhs) {
+            (None, _) => Marks { added: true, ..Marks::default() },
+            (_, None) => Marks { removed: true, ..Marks::default() },
+            (Some(l), Some(r)) => Marks { modified: !values_equal(l, r), ..Marks::default() },
+        }
+    }
+
+    fn or(self, o: Marks) -> Marks {
+        Marks {
+            added: self.added || o.added,
+            removed: self.removed || o.removed,
+            modified: self.modified || o.modified,
+        }
+    }
+}
+
+/// Files the comparison of the subtree at `pe` (`below`, and the marks of
+/// `pe` itself) into `level`, the comparison one level up. The sets are built
+/// bottom-up, so no insert walks down from the root.
+fn attach(level: &mut Comparison, pe: PathElement, below: Comparison, m: Marks) {
+    for (set, sub, mark) in [
+        (&mut level.added, below.added, m.added),
+        (&mut level.removed, below.removed, m.removed),
+        (&mut level.modified, below.modified, m.modified),
+    ] {
+        if mark {
+            set.members.insert(pe.clone());
+        }
+        if !sub.is_empty() {
+            set.children.insert(pe.clone(), sub);
+        }
+    }
 }
 
 fn as_list(v: Option<&Value>) -> Option<&Vec<Value>> {
@@ -43,122 +83,122 @@ fn as_map(v: Option<&Value>) -> Option<&Map<String, Value>> {
     v.and_then(Value::as_object)
 }
 
-impl Walker {
-    fn node(&mut self, lhs: Option<&Value>, rhs: Option<&Value>, ty: Ty<'_>) {
-        match (lhs, rhs) {
-            (None, None) => return,
-            // Equal subtrees add, modify and remove nothing.
-            (Some(l), Some(r)) if values_equal(l, r) => return,
-            _ => {}
+/// Compares one node; what changed below it goes into `below`.
+fn node(lhs: Option<&Value>, rhs: Option<&Value>, ty: Ty<'_>, below: &mut Comparison) -> Marks {
+    match (lhs, rhs) {
+        (None, None) => return Marks::default(),
+        // Equal subtrees add, modify and remove nothing.
+        (Some(l), Some(r)) if values_equal(l, r) => return Marks::default(),
+        _ => {}
+    }
+    let a = ty.atom();
+    let (al, ar) = (a.deduce(lhs), a.deduce(rhs));
+    let (in_leaf, marks) = if rhs.is_none() {
+        handle(&al, lhs, rhs, below)
+    } else if lhs.is_none() || al.shape() == ar.shape() {
+        handle(&ar, lhs, rhs, below)
+    } else {
+        let (_, m1) = handle(&al, lhs, rhs, below);
+        let (leaf, m2) = handle(&ar, lhs, rhs, below);
+        (leaf, m1.or(m2))
+    };
+    if in_leaf {
+        return marks;
+    }
+    if lhs.is_none() {
+        marks.or(Marks { added: true, ..Marks::default() })
+    } else if rhs.is_none() {
+        marks.or(Marks { removed: true, ..Marks::default() })
+    } else {
+        marks
+    }
+}
+
+/// Returns whether the node was compared as a leaf, and its own marks.
+fn handle(atom: &Atom<'_>, lhs: Option<&Value>, rhs: Option<&Value>, below: &mut Comparison) -> (bool, Marks) {
+    match atom {
+        Atom::Scalar(_) | Atom::Any => (true, Marks::leaf(lhs, rhs)),
+        Atom::List { rel, elem } => {
+            let (l, r) = (as_list(lhs), as_list(rhs));
+            let empty = l.is_none_or(|l| l.is_empty()) && r.is_none_or(|r| r.is_empty());
+            if *rel == ListRel::Atomic || empty {
+                return (true, Marks::leaf(lhs, rhs));
+            }
+            list_items(rel, *elem, l.map_or(&[][..], |v| v), r.map_or(&[][..], |v| v), below);
+            (false, Marks::default())
         }
-        let a = ty.atom();
-        let (al, ar) = (a.deduce(lhs), a.deduce(rhs));
-        let in_leaf = if rhs.is_none() {
-            self.handle(&al, lhs, rhs)
-        } else if lhs.is_none() || al.shape() == ar.shape() {
-            self.handle(&ar, lhs, rhs)
-        } else {
-            self.handle(&al, lhs, rhs);
-            self.handle(&ar, lhs, rhs)
+        Atom::Map { atomic, ty } => {
+            let (l, r) = (as_map(lhs), as_map(rhs));
+            let empty = l.is_none_or(Map::is_empty) && r.is_none_or(Map::is_empty);
+            if *atomic || empty {
+                return (true, Marks::leaf(lhs, rhs));
+            }
+            let mut keys: Vec<&String> = l.into_iter().flat_map(|m| m.keys()).collect();
+            keys.extend(r.into_iter().flat_map(|m| m.keys()));
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let (lv, rv) = (l.and_then(|m| m.get(k)), r.and_then(|m| m.get(k)));
+                if let (Some(a), Some(b)) = (lv, rv) {
+                    if values_equal(a, b) {
+                        continue;
+                    }
+                }
+                let mut sub = Comparison::default();
+                let m = node(lv, rv, ty.field(k).0, &mut sub);
+                attach(below, PathElement::Field(k.clone()), sub, m);
+            }
+            (false, Marks::default())
+        }
+    }
+}
+
+fn list_items(rel: &ListRel<'_>, elem: Ty<'_>, lhs: &[Value], rhs: &[Value], below: &mut Comparison) {
+    let mut order: Vec<PathElement> = Vec::new();
+    let mut lvals: std::collections::BTreeMap<PathElement, Vec<&Value>> = Default::default();
+    let mut rvals: std::collections::BTreeMap<PathElement, Vec<&Value>> = Default::default();
+    for child in lhs {
+        let Ok(pe) = list_item_pe(rel, &elem, child) else { continue };
+        let entry = lvals.entry(pe.clone()).or_default();
+        if entry.is_empty() {
+            order.push(pe);
+        }
+        entry.push(child);
+    }
+    for child in rhs {
+        let Ok(pe) = list_item_pe(rel, &elem, child) else { continue };
+        let entry = rvals.entry(pe.clone()).or_default();
+        if entry.is_empty() && !lvals.contains_key(&pe) {
+            order.push(pe);
+        }
+        entry.push(child);
+    }
+    for pe in order {
+        let l = lvals.get(&pe).map_or(&[][..], |v| v.as_slice());
+        let r = rvals.get(&pe).map_or(&[][..], |v| v.as_slice());
+        let mut sub = Comparison::default();
+        let m = match (l.len(), r.len()) {
+            (0, 0) => Marks::default(),
+            (0..=1, 0..=1) => node(l.first().copied(), r.first().copied(), elem, &mut sub),
+            (2.., 2..) => {
+                let same = l.len() == r.len() && l.iter().zip(r).all(|(a, b)| values_equal(a, b));
+                Marks { modified: !same, ..Marks::default() }
+            }
+            (2.., _) => {
+                let m = match r.first() {
+                    Some(r0) => node(None, Some(r0), elem, &mut sub),
+                    None => Marks::default(),
+                };
+                m.or(Marks { removed: true, ..Marks::default() })
+            }
+            (_, _) => {
+                let m = match l.first() {
+                    Some(l0) => node(Some(l0), None, elem, &mut sub),
+                    None => Marks::default(),
+                };
+                m.or(Marks { added: true, ..Marks::default() })
+            }
         };
-        if !in_leaf {
-            if lhs.is_none() {
-                self.c.added.insert(&self.path);
-            } else if rhs.is_none() {
-                self.c.removed.insert(&self.path);
-            }
-        }
-    }
-
-    fn leaf(&mut self, lhs: Option<&Value>, rhs: Option<&Value>) -> bool {
-        match (lhs, rhs) {
-            (None, _) => self.c.added.insert(&self.path),
-            (_, None) => self.c.removed.insert(&self.path),
-            (Some(l), Some(r)) if !values_equal(l, r) => self.c.modified.insert(&self.path),
-            _ => {}
-        }
-        true
-    }
-
-    fn handle(&mut self, atom: &Atom<'_>, lhs: Option<&Value>, rhs: Option<&Value>) -> bool {
-        match atom {
-            Atom::Scalar(_) | Atom::Any => self.leaf(lhs, rhs),
-            Atom::List { rel, elem } => {
-                let (l, r) = (as_list(lhs), as_list(rhs));
-                let empty = l.is_none_or(|l| l.is_empty()) && r.is_none_or(|r| r.is_empty());
-                if *rel == ListRel::Atomic || empty {
-                    return self.leaf(lhs, rhs);
-                }
-                self.list_items(rel, *elem, l.map_or(&[][..], |v| v), r.map_or(&[][..], |v| v));
-                false
-            }
-            Atom::Map { atomic, ty } => {
-                let (l, r) = (as_map(lhs), as_map(rhs));
-                let empty = l.is_none_or(Map::is_empty) && r.is_none_or(Map::is_empty);
-                if *atomic || empty {
-                    return self.leaf(lhs, rhs);
-                }
-                let mut keys: Vec<&String> = l.into_iter().flat_map(|m| m.keys()).collect();
-                keys.extend(r.into_iter().flat_map(|m| m.keys()));
-                keys.sort();
-                keys.dedup();
-                for k in keys {
-                    self.path.push(PathElement::Field(k.clone()));
-                    self.node(l.and_then(|m| m.get(k)), r.and_then(|m| m.get(k)), ty.field(k).0);
-                    self.path.pop();
-                }
-                false
-            }
-        }
-    }
-
-    fn list_items(&mut self, rel: &ListRel<'_>, elem: Ty<'_>, lhs: &[Value], rhs: &[Value]) {
-        let mut order: Vec<PathElement> = Vec::new();
-        let mut lvals: std::collections::BTreeMap<PathElement, Vec<&Value>> = Default::default();
-        let mut rvals: std::collections::BTreeMap<PathElement, Vec<&Value>> = Default::default();
-        for child in lhs {
-            let Ok(pe) = list_item_pe(rel, &elem, child) else { continue };
-            let entry = lvals.entry(pe.clone()).or_default();
-            if entry.is_empty() {
-                order.push(pe);
-            }
-            entry.push(child);
-        }
-        for child in rhs {
-            let Ok(pe) = list_item_pe(rel, &elem, child) else { continue };
-            let entry = rvals.entry(pe.clone()).or_default();
-            if entry.is_empty() && !lvals.contains_key(&pe) {
-                order.push(pe);
-            }
-            entry.push(child);
-        }
-        for pe in order {
-            let l = lvals.get(&pe).map_or(&[][..], |v| v.as_slice());
-            let r = rvals.get(&pe).map_or(&[][..], |v| v.as_slice());
-            self.path.push(pe);
-            match (l.len(), r.len()) {
-                (0, 0) => {}
-                (0..=1, 0..=1) => self.node(l.first().copied(), r.first().copied(), elem),
-                (2.., 2..) => {
-                    let same = l.len() == r.len() && l.iter().zip(r).all(|(a, b)| values_equal(a, b));
-                    if !same {
-                        self.c.modified.insert(&self.path);
-                    }
-                }
-                (2.., _) => {
-                    if let Some(r0) = r.first() {
-                        self.node(None, Some(r0), elem);
-                    }
-                    self.c.removed.insert(&self.path);
-                }
-                (_, _) => {
-                    if let Some(l0) = l.first() {
-                        self.node(Some(l0), None, elem);
-                    }
-                    self.c.added.insert(&self.path);
-                }
-            }
-            self.path.pop();
-        }
+        attach(below, pe, sub, m);
     }
 }

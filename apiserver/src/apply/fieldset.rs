@@ -80,6 +80,32 @@ impl FieldSet {
         }
     }
 
+    /// Owned union: no copy of either set when one is empty.
+    pub fn union_with(mut self, other: FieldSet) -> FieldSet {
+        if self.is_empty() {
+            return other;
+        }
+        if !other.is_empty() {
+            self.union_in_place(&other);
+        }
+        self
+    }
+
+    /// In-place [`FieldSet::difference`].
+    pub fn subtract(&mut self, other: &FieldSet) {
+        for m in &other.members {
+            self.members.remove(m);
+        }
+        for (pe, o) in &other.children {
+            if let Some(c) = self.children.get_mut(pe) {
+                c.subtract(o);
+                if c.is_empty() {
+                    self.children.remove(pe);
+                }
+            }
+        }
+    }
+
     /// Paths in both sets.
     pub fn intersection(&self, other: &FieldSet) -> FieldSet {
         let members = self.members.intersection(&other.members).cloned().collect();

@@ -11,9 +11,9 @@
 //!   request, 500 for configs that do not fit the schema, as kube answers).
 //! * [`update`]`(live, new, mgr, schema, reset)` records a non-apply write
 //!   (create, PUT, PATCH) as an `operation: Update` entry of `mgr`.
-//! * `schema` is a [`SchemaCursor`] on the type's definition (built-in OpenAPI
-//!   definition, or a CRD version's inline schema); `None` deduces types
-//!   (maps granular, lists atomic).
+//! * `schema` is the type's [`SsaSchema`], compiled once from its built-in
+//!   OpenAPI definition ([`SsaSchema::builtin`]) or a CRD version's inline
+//!   schema; `None` deduces types (maps granular, lists atomic).
 //!
 //! **No-op detection**: when an apply changes nothing, [`apply`] returns the
 //! live object itself with managedFields re-encoded and the applier's `time`
@@ -24,7 +24,8 @@
 //! # Files
 //!
 //! `path` (path elements, Go order and printing), `fieldset` (set algebra),
-//! `fields_v1` (wire format), `schema` (list/map types from OpenAPI),
+//! `fields_v1` (wire format), `compiled` (schemas compiled from OpenAPI),
+//! `schema` (the walks' view of a compiled node: list/map types),
 //! `tofieldset`, `compare`, `merge`, `remove`, `validate` (typed walks),
 //! `ownership` (SMD's Updater), `managed` (managedFields entries), `conflict`
 //! (errors), `lastapplied` (client-side apply upgrade), `builtin` +
@@ -38,6 +39,7 @@
 
 pub mod builtin;
 mod compare;
+mod compiled;
 pub mod conflict;
 pub mod fields_v1;
 pub mod fieldset;
@@ -63,7 +65,7 @@ pub use fieldset::FieldSet;
 pub use lastapplied::LAST_APPLIED;
 pub use path::PathElement;
 
-use crate::patch::SchemaCursor;
+pub use compiled::SsaSchema;
 use managed::{ManagerId, VersionedSet};
 use ownership::Updater;
 use schema::Ty;
@@ -96,32 +98,39 @@ fn status_pe() -> PathElement {
     PathElement::Field("status".into())
 }
 
+/// The `status` part of a set.
+fn status_part(s: &FieldSet) -> FieldSet {
+    let mut out = FieldSet::new();
+    if s.members.contains(&status_pe()) {
+        out.members.insert(status_pe());
+    }
+    if let Some(c) = s.child(&status_pe()) {
+        out.children.insert(status_pe(), c.clone());
+    }
+    out
+}
+
 impl ResetFields {
     /// Removes the fields this request may not own from a set.
     pub(crate) fn filter(&self, s: &FieldSet) -> FieldSet {
         match self {
-            ResetFields::None => s.clone(),
+            ResetFields::AllButStatus => status_part(s),
+            _ => self.filter_owned(s.clone()),
+        }
+    }
+
+    /// [`ResetFields::filter`] of an owned set, in place where it can.
+    pub(crate) fn filter_owned(&self, mut s: FieldSet) -> FieldSet {
+        match self {
+            ResetFields::None => s,
             ResetFields::Status => {
                 // `recursive_difference` by the single path `status`.
                 let st = status_pe();
-                if !s.members.contains(&st) && !s.children.contains_key(&st) {
-                    return s.clone();
-                }
-                let mut out = s.clone();
-                out.members.remove(&st);
-                out.children.remove(&st);
-                out
+                s.members.remove(&st);
+                s.children.remove(&st);
+                s
             }
-            ResetFields::AllButStatus => {
-                let mut out = FieldSet::new();
-                if s.members.contains(&status_pe()) {
-                    out.members.insert(status_pe());
-                }
-                if let Some(c) = s.child(&status_pe()) {
-                    out.children.insert(status_pe(), c.clone());
-                }
-                out
-            }
+            ResetFields::AllButStatus => status_part(&s),
         }
     }
 
@@ -162,7 +171,12 @@ const CURRENT_OPERATION: &str = "current-operation";
 pub const BEFORE_FIRST_APPLY: &str = "before-first-apply";
 
 /// Fields never recorded for the writing manager (kube's `stripMetaManager`).
-fn strip_set() -> FieldSet {
+fn strip_set() -> &'static FieldSet {
+    static STRIP: std::sync::LazyLock<FieldSet> = std::sync::LazyLock::new(build_strip_set);
+    &STRIP
+}
+
+fn build_strip_set() -> FieldSet {
     let f = |s: &str| PathElement::Field(s.into());
     let mut set: FieldSet = [vec![f("apiVersion")], vec![f("kind")], vec![f("metadata")]].into_iter().collect();
     for m in [
@@ -232,12 +246,13 @@ fn record_update(
     time: &str,
 ) {
     let current = ManagerId::new(CURRENT_OPERATION, "Update", &id.api_version, &id.subresource);
-    let taken = updater.update(live, new, &mut managed.fields, &current).difference(&strip_set());
+    let mut taken = updater.update(live, new, &mut managed.fields, &current);
+    taken.subtract(strip_set());
     if taken.is_empty() {
         return;
     }
-    let previous = managed.fields.get(id).map(|vs| vs.set.clone()).unwrap_or_default();
-    let vs = VersionedSet { set: taken.union(&previous), api_version: id.api_version.clone(), applied: false };
+    let previous = managed.fields.remove(id).map(|vs| vs.set).unwrap_or_default();
+    let vs = VersionedSet { set: taken.union_with(previous), api_version: id.api_version.clone(), applied: false };
     managed.fields.insert(id.clone(), vs);
     managed.times.insert(id.clone(), time.to_string());
 }
@@ -250,7 +265,7 @@ pub fn apply(
     config: &Value,
     mgr: &Manager<'_>,
     force: bool,
-    schema: Option<SchemaCursor<'_>>,
+    schema: Option<&SsaSchema>,
     reset: ResetFields,
 ) -> Result<Value, ApplyError> {
     let ty = Ty::new(schema);
@@ -295,7 +310,7 @@ pub fn apply(
         other => other?,
     };
     if let Some(vs) = managers.get_mut(&id) {
-        vs.set = vs.set.difference(&strip_set());
+        vs.set.subtract(strip_set());
         if vs.set.is_empty() {
             managers.remove(&id);
         }
@@ -344,7 +359,7 @@ pub fn update(
     live: Option<&Value>,
     new: &mut Value,
     mgr: &Manager<'_>,
-    schema: Option<SchemaCursor<'_>>,
+    schema: Option<&SsaSchema>,
     reset: ResetFields,
 ) -> Result<(), ApplyError> {
     let live_mf = live.and_then(|l| l.pointer("/metadata/managedFields"));

@@ -37,16 +37,18 @@ impl Updater<'_> {
         workflow: &ManagerId,
         force: bool,
     ) -> Result<Comparison, Vec<Conflict>> {
-        let cmp = compare(live, new, self.ty).filter(|s| self.reset.filter(s));
-        let changed = cmp.modified.union(&cmp.added);
+        let cmp = compare(live, new, self.ty).filter(|s| self.reset.filter_owned(s));
         let mut conflicts: Vec<(ManagerId, FieldSet)> = Vec::new();
-        for (id, vs) in managers.iter() {
-            if id == workflow {
-                continue;
-            }
-            let c = vs.set.intersection(&changed);
-            if !c.is_empty() {
-                conflicts.push((id.clone(), c));
+        if managers.keys().any(|id| id != workflow) {
+            let changed = cmp.modified.union(&cmp.added);
+            for (id, vs) in managers.iter() {
+                if id == workflow {
+                    continue;
+                }
+                let c = vs.set.intersection(&changed);
+                if !c.is_empty() {
+                    conflicts.push((id.clone(), c));
+                }
             }
         }
         if !force && !conflicts.is_empty() {
@@ -86,9 +88,9 @@ impl Updater<'_> {
     pub fn update(&self, live: &Value, new: &Value, managers: &mut Managers, workflow: &ManagerId) -> FieldSet {
         match self.update_managers(live, new, managers, workflow, true) {
             Ok(cmp) => {
-                let previous = managers.get(workflow).map(|vs| vs.set.clone()).unwrap_or_default();
-                let set = previous.difference(&cmp.removed).union(&cmp.modified).union(&cmp.added);
-                self.reset.filter(&set)
+                let mut set = managers.get(workflow).map(|vs| vs.set.clone()).unwrap_or_default();
+                set.subtract(&cmp.removed);
+                self.reset.filter_owned(set.union_with(cmp.modified).union_with(cmp.added))
             }
             Err(_) => FieldSet::new(),
         }

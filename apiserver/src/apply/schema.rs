@@ -12,8 +12,8 @@
 
 use serde_json::Value;
 
+use super::compiled::{NodeAtom, Rel, SsaSchema};
 use super::path::PathElement;
-use crate::patch::{SchemaCursor, PATCH_MERGE_KEY_EXTENSION, PATCH_STRATEGY_EXTENSION};
 
 /// `x-kubernetes-list-type`.
 pub const LIST_TYPE: &str = "x-kubernetes-list-type";
@@ -22,12 +22,10 @@ pub const LIST_MAP_KEYS: &str = "x-kubernetes-list-map-keys";
 /// `x-kubernetes-map-type` (also used for `+structType`).
 pub const MAP_TYPE: &str = "x-kubernetes-map-type";
 
-/// A node's schema: `None` means deduced (no schema information). The
-/// node's `$ref`/`allOf` resolution is done once, when the `Ty` is built.
+/// A node's schema in a compiled [`SsaSchema`]; no schema means deduced.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Ty<'a> {
-    cursor: Option<SchemaCursor<'a>>,
-    resolved: Option<&'a Value>,
+    node: Option<(&'a SsaSchema, u32)>,
 }
 
 /// How a list's elements relate.
@@ -38,7 +36,7 @@ pub enum ListRel<'a> {
     /// Associative list of scalars, keyed by value.
     Set,
     /// Associative list of maps, keyed by these fields.
-    Map(Vec<&'a str>),
+    Map(&'a [Box<str>]),
 }
 
 /// What a schema node is (Go's `schema.Atom`, with `Any` for deduced types).
@@ -100,136 +98,66 @@ impl<'a> Atom<'a> {
     }
 }
 
-fn str_ext<'a>(node: &'a Value, name: &str) -> Option<&'a str> {
-    node.get(name).and_then(Value::as_str)
-}
-
 impl<'a> Ty<'a> {
     /// A deduced (schema-less) node.
     pub fn deduced() -> Self {
-        Ty { cursor: None, resolved: None }
+        Ty { node: None }
     }
 
-    /// The schema at `cursor` (`None`: deduced).
-    pub fn new(cursor: Option<SchemaCursor<'a>>) -> Self {
-        Ty { cursor, resolved: cursor.and_then(|c| c.resolved()) }
+    /// The root of `schema` (`None`: deduced).
+    pub fn new(schema: Option<&'a SsaSchema>) -> Self {
+        Ty { node: schema.and_then(|s| Some((s, s.root?))) }
     }
 
-    /// The cursor this schema was built from.
-    pub fn cursor(&self) -> Option<SchemaCursor<'a>> {
-        self.cursor
+    fn at(s: &'a SsaSchema, id: Option<u32>) -> Self {
+        Ty { node: id.map(|id| (s, id)) }
     }
 
-    /// Reads an extension from the node itself, else from its `$ref` target.
-    fn ext(&self, name: &str) -> Option<&'a Value> {
-        let c = self.cursor?;
-        c.node().get(name).or_else(|| self.resolved.and_then(|r| r.get(name)))
+    fn get(&self) -> Option<(&'a SsaSchema, &'a super::compiled::Node)> {
+        let (s, id) = self.node?;
+        Some((s, s.node(id)?))
     }
 
     /// The atom of this node.
     pub fn atom(&self) -> Atom<'a> {
-        let Some(c) = self.cursor else { return Atom::Any };
-        let Some(node) = self.resolved else { return Atom::Any };
-        if self.ext("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true) {
-            return Atom::Scalar(ScalarKind::Untyped);
+        let Some((s, n)) = self.get() else { return Atom::Any };
+        match &n.atom {
+            NodeAtom::Scalar(k) => Atom::Scalar(*k),
+            NodeAtom::List { rel, elem } => {
+                let rel = match rel {
+                    Rel::Atomic => ListRel::Atomic,
+                    Rel::Set => ListRel::Set,
+                    Rel::Map(keys) => ListRel::Map(keys),
+                };
+                Atom::List { rel, elem: Ty::at(s, *elem) }
+            }
+            NodeAtom::Map { atomic, own: true } => Atom::Map { atomic: *atomic, ty: *self },
+            NodeAtom::Map { atomic, own: false } => Atom::Map { atomic: *atomic, ty: Ty::deduced() },
+            NodeAtom::Any => Atom::Any,
         }
-        // `SchemaCursor::name` without its allocation: the `$ref` (direct or
-        // in the first `allOf`) names the definition.
-        let n = c.node();
-        let reference = n.get("$ref").or_else(|| n.pointer("/allOf/0/$ref")).and_then(Value::as_str);
-        if reference.is_some_and(|r| {
-            r.ends_with("io.k8s.apimachinery.pkg.api.resource.Quantity")
-                || r.ends_with("io.k8s.apimachinery.pkg.util.intstr.IntOrString")
-        }) {
-            return Atom::Scalar(ScalarKind::Untyped);
-        }
-        let ty = node.get("type").and_then(Value::as_str).unwrap_or("");
-        match ty {
-            "string" if str_ext(node, "format") == Some("int-or-string") => Atom::Scalar(ScalarKind::Untyped),
-            "string" => Atom::Scalar(ScalarKind::String),
-            "integer" | "number" => Atom::Scalar(ScalarKind::Numeric),
-            "boolean" => Atom::Scalar(ScalarKind::Boolean),
-            "array" => self.list_atom(c),
-            _ if node.get("items").is_some() => self.list_atom(c),
-            "object" | "" if node.get("properties").is_some() || node.get("additionalProperties").is_some() => {
-                let atomic = self.ext(MAP_TYPE).and_then(Value::as_str) == Some("atomic");
-                Atom::Map { atomic, ty: *self }
-            }
-            "object" if self.ext(MAP_TYPE).and_then(Value::as_str) == Some("atomic") => {
-                Atom::Map { atomic: true, ty: Ty::deduced() }
-            }
-            _ => Atom::Any,
-        }
-    }
-
-    fn list_atom(&self, c: SchemaCursor<'a>) -> Atom<'a> {
-        let elem = Ty::new(node_items(c, self.resolved));
-        let rel = match self.ext(LIST_TYPE).and_then(Value::as_str) {
-            Some("atomic") => ListRel::Atomic,
-            Some("set") => ListRel::Set,
-            Some("map") => {
-                let keys: Vec<&'a str> = self
-                    .ext(LIST_MAP_KEYS)
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_str).collect())
-                    .unwrap_or_default();
-                ListRel::Map(keys)
-            }
-            _ => {
-                let strategy = c.node().get(PATCH_STRATEGY_EXTENSION).and_then(Value::as_str).unwrap_or("");
-                let key = c.node().get(PATCH_MERGE_KEY_EXTENSION).and_then(Value::as_str).unwrap_or("");
-                if strategy.split(',').any(|s| s == "merge") {
-                    if key.is_empty() {
-                        ListRel::Set
-                    } else {
-                        ListRel::Map(vec![key])
-                    }
-                } else {
-                    ListRel::Atomic
-                }
-            }
-        };
-        Atom::List { rel, elem }
     }
 
     /// The schema of field `name` of a map node, and whether it is a named
     /// (struct) field. Unknown fields are deduced.
     pub fn field(&self, name: &str) -> (Ty<'a>, bool) {
-        let Some(c) = self.cursor else { return (Ty::deduced(), false) };
-        let Some(node) = self.resolved else { return (Ty::deduced(), false) };
-        let named = self.has_named_field(name);
-        let known = named || matches!(node.get("additionalProperties"), Some(Value::Object(_)));
-        if !known {
-            return (Ty::deduced(), false);
+        let Some((s, n)) = self.get() else { return (Ty::deduced(), false) };
+        if let Some(p) = n.props.get(name) {
+            return (Ty::at(s, p.ty), true);
         }
-        match c.field(name) {
-            Some((f, _)) => (Ty::new(Some(f)), named),
+        match n.additional {
+            Some(values) => (Ty::at(s, values), false),
             None => (Ty::deduced(), false),
         }
     }
 
     /// Whether `name` is a named field of this (struct) node.
     pub fn has_named_field(&self, name: &str) -> bool {
-        self.resolved.and_then(|n| n.get("properties")).and_then(|p| p.get(name)).is_some()
+        self.get().is_some_and(|(_, n)| n.props.contains_key(name))
     }
 
     /// The default of field `name` of this node (list-map key defaults).
     pub fn field_default(&self, name: &str) -> Option<&'a Value> {
-        let (f, named) = self.field(name);
-        if !named {
-            return None;
-        }
-        let c = f.cursor?;
-        c.node().get("default").or_else(|| f.resolved.and_then(|r| r.get("default")))
-    }
-}
-
-/// `SchemaCursor::items` given the cursor's already resolved node: skips
-/// the resolution when the node has no array `items` (nothing to find).
-fn node_items<'a>(c: SchemaCursor<'a>, resolved: Option<&'a Value>) -> Option<SchemaCursor<'a>> {
-    match resolved.and_then(|r| r.get("items")) {
-        Some(Value::Object(_)) => c.items(),
-        _ => None,
+        self.get()?.1.props.get(name)?.default.as_ref()
     }
 }
 
@@ -245,8 +173,9 @@ pub fn list_item_pe(rel: &ListRel<'_>, elem: &Ty<'_>, child: &Value) -> Result<P
                 _ => return Err("associative list with keys may not have non-map elements".into()),
             };
             let mut fields = Vec::with_capacity(keys.len());
-            for k in keys {
-                if let Some(v) = m.get(*k) {
+            for k in keys.iter() {
+                let k: &str = k;
+                if let Some(v) = m.get(k) {
                     fields.push((k.to_string(), v.clone()));
                 } else if let Some(d) = elem.field_default(k) {
                     fields.push((k.to_string(), d.clone()));

@@ -7,68 +7,74 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::fieldset::FieldSet;
-use super::path::{Path, PathElement};
+use super::path::PathElement;
 use super::schema::{list_item_pe, Atom, ListRel, Ty};
 
 /// The field set of `v` under schema `ty`.
 pub fn to_field_set(v: &Value, ty: Ty<'_>) -> FieldSet {
     let mut set = FieldSet::new();
-    let mut path = Vec::new();
-    walk(v, ty, &mut path, &mut set);
+    // The empty path (the whole object) is never a member.
+    walk(v, ty, &mut set);
     set
 }
 
-fn walk(v: &Value, ty: Ty<'_>, path: &mut Path, set: &mut FieldSet) {
+/// Fills `node` (the set below `v`'s path) bottom-up, so no insert walks
+/// down from the root; returns whether `v`'s path is itself a member.
+fn walk(v: &Value, ty: Ty<'_>, node: &mut FieldSet) -> bool {
     match ty.atom().deduce(Some(v)) {
-        Atom::Scalar(_) | Atom::Any => set.insert(path),
+        Atom::Scalar(_) | Atom::Any => true,
         Atom::List { rel, elem } => {
             if rel == ListRel::Atomic {
-                set.insert(path);
-                return;
+                return true;
             }
-            let Value::Array(items) = v else { return };
-            visit_list(items, &rel, elem, path, set);
+            if let Value::Array(items) = v {
+                visit_list(items, &rel, elem, node);
+            }
+            false
         }
         Atom::Map { atomic, ty: mty } => {
             if atomic {
-                set.insert(path);
-                return;
+                return true;
             }
-            let Value::Object(m) = v else { return };
+            let Value::Object(m) = v else { return false };
             for (k, val) in m {
                 let (fty, named) = mty.field(k);
-                path.push(PathElement::Field(k.clone()));
-                walk(val, fty, path, set);
+                let pe = PathElement::Field(k.clone());
+                let mut child = FieldSet::new();
+                let leaf = walk(val, fty, &mut child);
                 let empty_map = matches!(val, Value::Object(o) if o.is_empty());
-                if val.is_null() || empty_map || !named {
-                    set.insert(path);
+                if leaf || val.is_null() || empty_map || !named {
+                    node.members.insert(pe.clone());
                 }
-                path.pop();
+                if !child.is_empty() {
+                    node.children.insert(pe, child);
+                }
             }
+            false
         }
     }
 }
 
-fn visit_list(items: &[Value], rel: &ListRel<'_>, elem: Ty<'_>, path: &mut Path, set: &mut FieldSet) {
+fn visit_list(items: &[Value], rel: &ListRel<'_>, elem: Ty<'_>, node: &mut FieldSet) {
     let pes: Vec<Option<PathElement>> = items.iter().map(|c| list_item_pe(rel, &elem, c).ok()).collect();
     let mut seen = BTreeSet::new();
     let mut duplicates = BTreeSet::new();
     for pe in pes.iter().flatten() {
-        if !seen.insert(pe.clone()) && duplicates.insert(pe.clone()) {
-            path.push(pe.clone());
-            set.insert(path);
-            path.pop();
+        if !seen.insert(pe) && duplicates.insert(pe) {
+            node.members.insert(pe.clone());
         }
     }
-    for (child, pe) in items.iter().zip(pes) {
+    for (child, pe) in items.iter().zip(&pes) {
         let Some(pe) = pe else { continue };
-        if duplicates.contains(&pe) {
+        if duplicates.contains(pe) {
             continue;
         }
-        path.push(pe);
-        walk(child, elem, path, set);
-        set.insert(path);
-        path.pop();
+        let mut set = FieldSet::new();
+        walk(child, elem, &mut set);
+        node.members.insert(pe.clone());
+        if !set.is_empty() {
+            node.children.insert(pe.clone(), set);
+        }
     }
 }
 

@@ -43,8 +43,9 @@ pub struct CrdVersion {
     pub deprecation_warning: Option<String>,
     /// `openAPIV3Schema` (Null when the version has none).
     pub schema: Value,
-    /// The schema as an OpenAPI definition (metadata → ObjectMeta), for server-side apply.
-    pub ssa_schema: Value,
+    /// The schema as an OpenAPI definition (metadata → ObjectMeta), compiled
+    /// for server-side apply.
+    pub ssa_schema: crate::apply::SsaSchema,
     pub engine: Arc<super::engine::Engine>,
     pub columns: Vec<PrinterColumn>,
     pub scale: Option<ScalePaths>,
@@ -197,6 +198,11 @@ pub fn definition_name(group: &str, version: &str, kind: &str) -> String {
     format!("{}.{version}.{kind}", rev.join("."))
 }
 
+/// Compiles a CRD version's apply schema (its `$ref`s resolve in the built-in definitions).
+fn compile_ssa(definition: &Value) -> crate::apply::SsaSchema {
+    crate::apply::SsaSchema::compile(crate::patch::SchemaCursor::from_node(crate::openapi::definitions(), definition))
+}
+
 fn str_at<'a>(v: &'a Value, ptr: &str) -> &'a str {
     v.pointer(ptr).and_then(Value::as_str).unwrap_or("")
 }
@@ -291,7 +297,7 @@ pub fn build(crd: &Value) -> Result<CrdServing, String> {
             deprecated: v.get("deprecated").and_then(Value::as_bool).unwrap_or(false),
             deprecation_warning: v.get("deprecationWarning").and_then(Value::as_str).map(str::to_string),
             engine: Arc::new(super::engine::Engine::new(&schema)),
-            ssa_schema: crate::openapi::custom_object_definition(&group, name, &kind, &schema),
+            ssa_schema: compile_ssa(&crate::openapi::custom_object_definition(&group, name, &kind, &schema)),
             schema,
             columns: columns_of(v),
             scale,

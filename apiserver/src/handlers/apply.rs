@@ -16,9 +16,8 @@ use super::create::{check_unknown_fields, create_one, with_warnings, FieldValida
 use super::get::respond_object;
 use super::update::{check_identity, guaranteed_update};
 use super::Ctx;
-use crate::apply::{self as ssa, ApplyError, Manager, ResetFields};
+use crate::apply::{self as ssa, ApplyError, Manager, ResetFields, SsaSchema};
 use crate::error::{ApiError, Cause};
-use crate::patch::SchemaCursor;
 
 /// kube's limit on field manager names.
 const MAX_MANAGER_LEN: usize = 128;
@@ -60,11 +59,10 @@ impl Schema {
     fn of(ctx: &Ctx<'_>) -> Schema {
         Schema(crate::crd::registry::serving(ctx.ri))
     }
-    fn cursor<'a>(&'a self, ctx: &Ctx<'_>) -> Option<SchemaCursor<'a>> {
-        let defs = crate::openapi::definitions();
+    fn compiled<'a>(&'a self, ctx: &Ctx<'_>) -> Option<&'a SsaSchema> {
         match &self.0 {
-            Some(s) => s.version(ctx.ri.version).map(|v| SchemaCursor::from_node(defs, &v.ssa_schema)),
-            None => SchemaCursor::new(defs, ctx.ri.definition),
+            Some(s) => s.version(ctx.ri.version).map(|v| &v.ssa_schema),
+            None => SsaSchema::builtin(ctx.ri.definition),
         }
     }
 }
@@ -93,7 +91,7 @@ pub fn record_update(ctx: &Ctx<'_>, live: Option<&Value>, new: &mut Value) -> Re
     let api_version = ctx.ri.api_version();
     let mgr = Manager { name: &name, api_version: &api_version, subresource: &ctx.info.subresource, time: &time };
     let schema = Schema::of(ctx);
-    ssa::update(live, new, &mgr, schema.cursor(ctx), reset_fields(ctx)).map_err(apply_error)
+    ssa::update(live, new, &mgr, schema.compiled(ctx), reset_fields(ctx)).map_err(apply_error)
 }
 
 fn force(ctx: &Ctx<'_>) -> Result<bool, ApiError> {
@@ -140,7 +138,7 @@ pub async fn apply(ctx: &Ctx<'_>, body: Bytes) -> Result<Response, ApiError> {
     let reset = reset_fields(ctx);
     let pinned = config.pointer("/metadata/resourceVersion").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
     let updated = guaranteed_update(ctx, dry_run, pinned, |cur| {
-        let out = ssa::apply(Some(cur), &config, &mgr, force, schema.cursor(ctx), reset).map_err(apply_error)?;
+        let out = ssa::apply(Some(cur), &config, &mgr, force, schema.compiled(ctx), reset).map_err(apply_error)?;
         check_identity(ctx, &out)?;
         Ok(out)
     })
@@ -148,7 +146,7 @@ pub async fn apply(ctx: &Ctx<'_>, body: Bytes) -> Result<Response, ApiError> {
     let (obj, code) = match updated {
         Ok(r) => r,
         Err(ApiError::NotFound { .. }) if ctx.info.subresource.is_empty() => {
-            let mut obj = ssa::apply(None, &config, &mgr, force, schema.cursor(ctx), reset).map_err(apply_error)?;
+            let mut obj = ssa::apply(None, &config, &mgr, force, schema.compiled(ctx), reset).map_err(apply_error)?;
             let m = super::object::meta_mut(&mut obj);
             m.insert("name".into(), ctx.info.name.clone().into());
             if ctx.ri.namespaced {

@@ -57,6 +57,11 @@ impl<'a> SchemaCursor<'a> {
         SchemaCursor { defs, node }
     }
 
+    /// A cursor on `node`, another node of the same definitions.
+    pub fn with_node(&self, node: &'a Value) -> Self {
+        SchemaCursor { defs: self.defs, node }
+    }
+
     /// The schema node as given (possibly a `$ref` or `allOf` wrapper).
     pub fn node(&self) -> &'a Value {
         self.node

@@ -6,14 +6,14 @@
 use serde_json::{json, Value};
 
 use super::super::fields_v1::{from_value, to_json_string};
-use super::super::{apply, update, ApplyError, Manager, ResetFields, LAST_APPLIED};
+use super::super::{apply, update, ApplyError, Manager, ResetFields, SsaSchema, LAST_APPLIED};
 use super::T0;
 use crate::patch::SchemaCursor;
 
 const T1: &str = "2024-01-01T00:01:00Z";
 
-fn deployment_schema() -> Option<SchemaCursor<'static>> {
-    SchemaCursor::new(crate::openapi::definitions(), "io.k8s.api.apps.v1.Deployment")
+fn deployment_schema() -> Option<&'static SsaSchema> {
+    SsaSchema::builtin("io.k8s.api.apps.v1.Deployment")
 }
 
 fn mgr<'a>(name: &'a str, time: &'a str) -> Manager<'a> {
@@ -211,7 +211,7 @@ fn pod_ports_keyed_by_port_and_protocol() {
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
         "spec": {"containers": [{"name": "c", "image": "i", "ports": [
             {"containerPort": 53, "protocol": "UDP"}, {"containerPort": 53}, {"containerPort": 443}]}]}});
-    let schema = SchemaCursor::new(crate::openapi::definitions(), "io.k8s.api.core.v1.Pod");
+    let schema = SsaSchema::builtin("io.k8s.api.core.v1.Pod");
     let m = Manager { name: "kubectl", api_version: "v1", subresource: "", time: T0 };
     let res = apply(None, &pod, &m, false, schema, ResetFields::Status);
     let Ok(obj) = res else { panic!("{res:?}") };
@@ -300,7 +300,8 @@ fn custom_resource_inline_schema() {
         }}
     }});
     let defs = serde_json::Map::new();
-    let cursor = || Some(SchemaCursor::from_node(&defs, &schema));
+    let compiled = SsaSchema::compile(SchemaCursor::from_node(&defs, &schema));
+    let cursor = || Some(&compiled);
     let m = Manager { name: "a", api_version: "example.com/v1", subresource: "", time: T0 };
     let cfg = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
         "spec": {"items": [{"name": "x", "size": 1}], "free": {"k": {"n": [1]}}}});

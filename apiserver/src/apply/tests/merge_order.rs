@@ -82,7 +82,8 @@ fn go_merge_triplets() {
         "setStr": set("string"), "setBool": set("boolean"), "setNumeric": set("number")
     }});
     let defs = Map::new();
-    let ty = Ty::new(Some(SchemaCursor::from_node(&defs, &schema)));
+    let compiled = super::super::SsaSchema::compile(SchemaCursor::from_node(&defs, &schema));
+    let ty = Ty::new(Some(&compiled));
     for (i, (lhs, rhs, out)) in TRIPLETS.iter().enumerate() {
         let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
         let got = merge(&parse(lhs), &parse(rhs), ty);

@@ -9,7 +9,7 @@ mod wire;
 
 use serde_json::{json, Map, Value};
 
-use super::{apply, update, ApplyError, Manager, ResetFields};
+use super::{apply, update, ApplyError, Manager, ResetFields, SsaSchema};
 use crate::patch::SchemaCursor;
 
 pub(super) const T0: &str = "2024-01-01T00:00:00Z";
@@ -45,8 +45,9 @@ fn with_version(v: &Value, api_version: &str) -> Value {
 /// `$ref`s resolve in `defs`), at apiVersion `v1` unless the objects say otherwise.
 pub(super) fn run(defs: &Map<String, Value>, schema: Option<&Value>, ops: &[Op]) -> Outcome {
     let mut live: Option<Value> = None;
+    let compiled = schema.map(|s| SsaSchema::compile(SchemaCursor::from_node(defs, s)));
+    let cursor = compiled.as_ref();
     for (i, op) in ops.iter().enumerate() {
-        let cursor = schema.map(|s| SchemaCursor::from_node(defs, s));
         let (name, obj) = match op {
             Op::Apply(n, o) | Op::Force(n, o) | Op::Update(n, o) | Op::Conflict(n, o, _) => (*n, o),
         };
