@@ -40,10 +40,13 @@ struct Marks {
 }
 
 impl Marks {
+    const ADDED: Marks = Marks { added: true, removed: false, modified: false };
+    const REMOVED: Marks = Marks { added: false, removed: true, modified: false };
+
     fn leaf(lhs: Option<&Value>, rhs: Option<&Value>) -> Marks {
         match (lhs, rhs) {
-            (None, _) => Marks { added: true, ..Marks::default() },
-            (_, None) => Marks { removed: true, ..Marks::default() },
+            (None, _) => Marks::ADDED,
+            (_, None) => Marks::REMOVED,
             (Some(l), Some(r)) => Marks { modified: !values_equal(l, r), ..Marks::default() },
         }
     }
@@ -106,9 +109,9 @@ fn node(lhs: Option<&Value>, rhs: Option<&Value>, ty: Ty<'_>, below: &mut Compar
         return marks;
     }
     if lhs.is_none() {
-        marks.or(Marks { added: true, ..Marks::default() })
+        marks.or(Marks::ADDED)
     } else if rhs.is_none() {
-        marks.or(Marks { removed: true, ..Marks::default() })
+        marks.or(Marks::REMOVED)
     } else {
         marks
     }
@@ -138,14 +141,8 @@ fn handle(atom: &Atom<'_>, lhs: Option<&Value>, rhs: Option<&Value>, below: &mut
             keys.sort();
             keys.dedup();
             for k in keys {
-                let (lv, rv) = (l.and_then(|m| m.get(k)), r.and_then(|m| m.get(k)));
-                if let (Some(a), Some(b)) = (lv, rv) {
-                    if values_equal(a, b) {
-                        continue;
-                    }
-                }
                 let mut sub = Comparison::default();
-                let m = node(lv, rv, ty.field(k).0, &mut sub);
+                let m = node(l.and_then(|m| m.get(k)), r.and_then(|m| m.get(k)), ty.field(k).0, &mut sub);
                 attach(below, PathElement::Field(k.clone()), sub, m);
             }
             (false, Marks::default())
@@ -189,14 +186,14 @@ fn list_items(rel: &ListRel<'_>, elem: Ty<'_>, lhs: &[Value], rhs: &[Value], bel
                     Some(r0) => node(None, Some(r0), elem, &mut sub),
                     None => Marks::default(),
                 };
-                m.or(Marks { removed: true, ..Marks::default() })
+                m.or(Marks::REMOVED)
             }
             (_, _) => {
                 let m = match l.first() {
                     Some(l0) => node(Some(l0), None, elem, &mut sub),
                     None => Marks::default(),
                 };
-                m.or(Marks { added: true, ..Marks::default() })
+                m.or(Marks::ADDED)
             }
         };
         attach(below, pe, sub, m);

@@ -14,7 +14,7 @@ use std::sync::{LazyLock, Mutex};
 use serde_json::Value;
 
 use super::schema::{ScalarKind, LIST_MAP_KEYS, LIST_TYPE, MAP_TYPE};
-use crate::patch::{SchemaCursor, PATCH_MERGE_KEY_EXTENSION, PATCH_STRATEGY_EXTENSION};
+use crate::patch::{PatchMeta, SchemaCursor};
 
 /// A compiled schema: an arena of nodes and the root's index (`None`: the
 /// root does not resolve, so everything is deduced).
@@ -185,13 +185,12 @@ impl Compiler {
             }
             _ => {
                 // Built-in lists without a list type: the patch strategy.
-                let strategy = str_ext(c.node(), PATCH_STRATEGY_EXTENSION).unwrap_or("");
-                let key = str_ext(c.node(), PATCH_MERGE_KEY_EXTENSION).unwrap_or("");
-                if strategy.split(',').any(|s| s == "merge") {
-                    if key.is_empty() {
+                let meta = PatchMeta::of(c.node());
+                if meta.strategy.split(',').any(|s| s == "merge") {
+                    if meta.merge_key.is_empty() {
                         Rel::Set
                     } else {
-                        Rel::Map(Box::new([Box::from(key)]))
+                        Rel::Map(Box::new([Box::from(meta.merge_key)]))
                     }
                 } else {
                     Rel::Atomic

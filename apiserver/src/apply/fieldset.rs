@@ -91,7 +91,7 @@ impl FieldSet {
         self
     }
 
-    /// In-place [`FieldSet::difference`].
+    /// In-place [`FieldSet::difference`] (children left empty are dropped).
     pub fn subtract(&mut self, other: &FieldSet) {
         for m in &other.members {
             self.members.remove(m);
@@ -125,18 +125,9 @@ impl FieldSet {
     /// are subtracted node by node (a member of `other` does not remove the
     /// children of the same path in `self`).
     pub fn difference(&self, other: &FieldSet) -> FieldSet {
-        let members = self.members.difference(&other.members).cloned().collect();
-        let mut children = BTreeMap::new();
-        for (pe, set) in &self.children {
-            let d = match other.children.get(pe) {
-                Some(o) => set.difference(o),
-                None => set.clone(),
-            };
-            if !d.is_empty() {
-                children.insert(pe.clone(), d);
-            }
-        }
-        FieldSet { members, children }
+        let mut out = self.clone();
+        out.subtract(other);
+        out
     }
 
     /// Go's `RecursiveDifference`: like [`FieldSet::difference`], but a member

@@ -111,16 +111,9 @@ fn status_part(s: &FieldSet) -> FieldSet {
 }
 
 impl ResetFields {
-    /// Removes the fields this request may not own from a set.
-    pub(crate) fn filter(&self, s: &FieldSet) -> FieldSet {
-        match self {
-            ResetFields::AllButStatus => status_part(s),
-            _ => self.filter_owned(s.clone()),
-        }
-    }
-
-    /// [`ResetFields::filter`] of an owned set, in place where it can.
-    pub(crate) fn filter_owned(&self, mut s: FieldSet) -> FieldSet {
+    /// Removes the fields this request may not own from a set (in place
+    /// where it can).
+    pub(crate) fn filter(&self, mut s: FieldSet) -> FieldSet {
         match self {
             ResetFields::None => s,
             ResetFields::Status => {

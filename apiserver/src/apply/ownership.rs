@@ -37,7 +37,7 @@ impl Updater<'_> {
         workflow: &ManagerId,
         force: bool,
     ) -> Result<Comparison, Vec<Conflict>> {
-        let cmp = compare(live, new, self.ty).filter(|s| self.reset.filter_owned(s));
+        let cmp = compare(live, new, self.ty).filter(|s| self.reset.filter(s));
         let mut conflicts: Vec<(ManagerId, FieldSet)> = Vec::new();
         if managers.keys().any(|id| id != workflow) {
             let changed = cmp.modified.union(&cmp.added);
@@ -68,13 +68,13 @@ impl Updater<'_> {
         }
         for (id, set) in &conflicts {
             if let Some(vs) = managers.get_mut(id) {
-                vs.set = vs.set.difference(set);
+                vs.set.subtract(set);
             }
         }
         if !cmp.removed.is_empty() {
             for (id, vs) in managers.iter_mut() {
                 if id != workflow {
-                    vs.set = vs.set.difference(&cmp.removed);
+                    vs.set.subtract(&cmp.removed);
                 }
             }
         }
@@ -90,7 +90,7 @@ impl Updater<'_> {
             Ok(cmp) => {
                 let mut set = managers.get(workflow).map(|vs| vs.set.clone()).unwrap_or_default();
                 set.subtract(&cmp.removed);
-                self.reset.filter_owned(set.union_with(cmp.modified).union_with(cmp.added))
+                self.reset.filter(set.union_with(cmp.modified).union_with(cmp.added))
             }
             Err(_) => FieldSet::new(),
         }
@@ -111,7 +111,7 @@ impl Updater<'_> {
         let merged = merge(live, config, self.ty)
             .map_err(|errs| ApplyError::Internal(format!("failed to merge config: {}", join_errs(&errs))))?;
         let last = managers.get(manager).map(|vs| vs.set.clone());
-        let set = self.reset.filter(&to_field_set(config, self.ty));
+        let set = self.reset.filter(to_field_set(config, self.ty));
         managers.insert(manager.clone(), VersionedSet { set, api_version: api_version.into(), applied: true });
         let pruned = match last {
             Some(last) if !last.is_empty() => self.prune(&merged, managers, &last),

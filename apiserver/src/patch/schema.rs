@@ -23,7 +23,7 @@ pub struct PatchMeta<'a> {
 }
 
 impl<'a> PatchMeta<'a> {
-    fn of(property: &'a Value) -> Self {
+    pub(crate) fn of(property: &'a Value) -> Self {
         let ext = |name: &str| property.get(name).and_then(Value::as_str).unwrap_or_default();
         PatchMeta { strategy: ext(PATCH_STRATEGY_EXTENSION), merge_key: ext(PATCH_MERGE_KEY_EXTENSION) }
     }
