@@ -92,6 +92,11 @@ fn node(lhs: Option<&Value>, rhs: Option<&Value>, ty: Ty<'_>, below: &mut Compar
         (None, None) => return Marks::default(),
         // Equal subtrees add, modify and remove nothing.
         (Some(l), Some(r)) if values_equal(l, r) => return Marks::default(),
+        // A new subtree (all of a create): every node in it is added.
+        (None, Some(r)) => {
+            added(r, ty, &mut below.added);
+            return Marks::ADDED;
+        }
         _ => {}
     }
     let a = ty.atom();
@@ -197,5 +202,99 @@ fn list_items(rel: &ListRel<'_>, elem: Ty<'_>, lhs: &[Value], rhs: &[Value], bel
             }
         };
         attach(below, pe, sub, m);
+    }
+}
+
+/// The `added` set below a value that is new in `rhs` (what `node(None, r)`
+/// would find, without pairing list elements against an empty side).
+fn added(v: &Value, ty: Ty<'_>, node: &mut FieldSet) {
+    match ty.atom().deduce(Some(v)) {
+        Atom::Scalar(_) | Atom::Any => {}
+        Atom::List { rel, elem } => {
+            let Value::Array(items) = v else { return };
+            if rel == ListRel::Atomic {
+                return;
+            }
+            let pes: Vec<Option<PathElement>> = items.iter().map(|c| list_item_pe(&rel, &elem, c).ok()).collect();
+            let mut seen = std::collections::BTreeSet::new();
+            let mut duplicates = std::collections::BTreeSet::new();
+            for pe in pes.iter().flatten() {
+                if !seen.insert(pe) {
+                    duplicates.insert(pe);
+                }
+            }
+            for (child, pe) in items.iter().zip(&pes) {
+                let Some(pe) = pe else { continue };
+                // Duplicated keys are added once, as a whole.
+                if !duplicates.contains(pe) {
+                    let mut sub = FieldSet::new();
+                    added(child, elem, &mut sub);
+                    if !sub.is_empty() {
+                        node.children.insert(pe.clone(), sub);
+                    }
+                }
+                node.members.insert(pe.clone());
+            }
+        }
+        Atom::Map { atomic, ty } => {
+            let Value::Object(m) = v else { return };
+            if atomic {
+                return;
+            }
+            for (k, val) in m {
+                let pe = PathElement::Field(k.clone());
+                let mut sub = FieldSet::new();
+                added(val, ty.field(k).0, &mut sub);
+                if !sub.is_empty() {
+                    node.children.insert(pe.clone(), sub);
+                }
+                node.members.insert(pe);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::apply::SsaSchema;
+
+    fn f(name: &str) -> PathElement {
+        PathElement::Field(name.into())
+    }
+
+    fn port(n: i64) -> PathElement {
+        PathElement::key(vec![("containerPort".into(), json!(n)), ("protocol".into(), json!("TCP"))])
+    }
+
+    #[test]
+    fn a_new_subtree_is_added_whole_and_duplicate_keys_only_as_members() {
+        let ty = Ty::new(SsaSchema::builtin("io.k8s.api.core.v1.Pod"));
+        let pod = json!({"spec": {"containers": [{"name": "c", "ports": [
+            {"containerPort": 80, "protocol": "TCP"},
+            {"containerPort": 80, "protocol": "TCP", "name": "again"},
+            {"containerPort": 81, "protocol": "TCP"},
+        ]}]}});
+        let c = compare(&json!({}), &pod, ty);
+        assert!(c.removed.is_empty() && c.modified.is_empty());
+        let name = PathElement::key(vec![("name".into(), json!("c"))]);
+        let ports = [f("spec"), f("containers"), name.clone(), f("ports")];
+        for p in [&ports[..1], &ports[..2], &ports[..3], &ports[..]] {
+            assert!(c.added.has(p), "{p:?} is added");
+        }
+        let dup = [&ports[..], &[port(80)]].concat();
+        assert!(c.added.has(&dup));
+        assert!(!c.added.has(&[&dup[..], &[f("containerPort")]].concat()), "a duplicate gets no children");
+        let single = [&ports[..], &[port(81)], &[f("containerPort")]].concat();
+        assert!(c.added.has(&single));
+
+        // The same subtree under an existing but empty list is found the same way.
+        let live = json!({"spec": {"containers": [{"name": "c", "ports": []}]}});
+        let below = compare(&live, &pod, ty);
+        assert!(below.added.has(&dup) && below.added.has(&single));
+        assert!(!below.added.has(&ports), "the list itself existed");
+        assert!(below.modified.is_empty() && below.removed.is_empty());
     }
 }

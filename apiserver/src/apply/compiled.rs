@@ -9,7 +9,7 @@
 //! [`compile`].
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{LazyLock, RwLock};
 
 use serde_json::Value;
 
@@ -63,7 +63,8 @@ pub(super) enum Rel {
     Map(Box<[Box<str>]>),
 }
 
-static BUILTIN: LazyLock<Mutex<HashMap<String, &'static SsaSchema>>> = LazyLock::new(Default::default);
+// Read-mostly: every write looks its type up here, so readers share the lock.
+static BUILTIN: LazyLock<RwLock<HashMap<String, &'static SsaSchema>>> = LazyLock::new(Default::default);
 
 impl SsaSchema {
     /// Compiles the schema at `cursor`.
@@ -76,7 +77,10 @@ impl SsaSchema {
     /// The compiled built-in definition `name` (`io.k8s.api.core.v1.Pod`),
     /// compiled once per process.
     pub fn builtin(name: &str) -> Option<&'static SsaSchema> {
-        let mut cache = BUILTIN.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = BUILTIN.read().unwrap_or_else(|e| e.into_inner()).get(name) {
+            return Some(s);
+        }
+        let mut cache = BUILTIN.write().unwrap_or_else(|e| e.into_inner());
         if let Some(s) = cache.get(name) {
             return Some(s);
         }

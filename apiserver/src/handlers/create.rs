@@ -175,8 +175,8 @@ pub async fn create_one(ctx: &Ctx<'_>, mut obj: Value, dry_run: bool) -> Result<
         return Ok(obj);
     }
     let key = ctx.api.key(ri, object::meta_str(&obj, "namespace"), &name);
-    let stored = convert::to_storage(ri, obj.clone());
-    let result = ctx.api.backend.create(&key, store::encode(&stored)?).await;
+    let encoded = store::encode(&convert::to_storage_ref(ri, &obj))?;
+    let result = ctx.api.backend.create(&key, encoded).await;
     match result {
         Ok(TxnOutcome::Done(kv)) => {
             object::set_resource_version(&mut obj, kv.mod_revision);

@@ -56,12 +56,42 @@ pub fn set_resource_version(obj: &mut Value, rev: i64) {
 
 /// The form written to etcd: no resourceVersion, no selfLink (kube clears both).
 pub fn storage_bytes(obj: &Value) -> Result<bytes::Bytes, serde_json::Error> {
-    let mut o = obj.clone();
-    if let Some(m) = o.get_mut("metadata").and_then(Value::as_object_mut) {
-        m.remove("resourceVersion");
-        m.remove("selfLink");
+    serde_json::to_vec(&Stored(obj)).map(bytes::Bytes::from)
+}
+
+/// Serializes an object without `metadata.resourceVersion` and `selfLink`
+/// (no copy of the object is made).
+struct Stored<'a>(&'a Value);
+
+/// The metadata map without the fields storage drops.
+struct StoredMeta<'a>(&'a serde_json::Map<String, Value>);
+
+impl serde::Serialize for Stored<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Value::Object(o) = self.0 else { return self.0.serialize(s) };
+        let mut m = s.serialize_map(Some(o.len()))?;
+        for (k, v) in o {
+            match v {
+                Value::Object(meta) if k == "metadata" => m.serialize_entry(k, &StoredMeta(meta))?,
+                _ => m.serialize_entry(k, v)?,
+            }
+        }
+        m.end()
     }
-    serde_json::to_vec(&o).map(bytes::Bytes::from)
+}
+
+impl serde::Serialize for StoredMeta<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in self.0 {
+            if k != "resourceVersion" && k != "selfLink" {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
 }
 
 pub fn finalizers(obj: &Value) -> Vec<String> {
@@ -78,17 +108,14 @@ pub fn is_deleting(obj: &Value) -> bool {
 
 /// Everything but metadata and status: a change here bumps generation.
 pub fn spec_changed(new: &Value, old: &Value) -> bool {
-    let strip = |v: &Value| -> Value {
-        let mut v = v.clone();
-        if let Some(o) = v.as_object_mut() {
-            o.remove("metadata");
-            o.remove("status");
-            o.remove("apiVersion");
-            o.remove("kind");
+    const NOT_SPEC: [&str; 4] = ["metadata", "status", "apiVersion", "kind"];
+    match (new.as_object(), old.as_object()) {
+        (Some(n), Some(o)) => {
+            let spec = |(k, _): &(&String, &Value)| !NOT_SPEC.contains(&k.as_str());
+            !n.iter().filter(spec).eq(o.iter().filter(spec))
         }
-        v
-    };
-    strip(new) != strip(old)
+        _ => new != old,
+    }
 }
 
 /// A random 5-character suffix for generateName, from kube's alphabet.
@@ -115,28 +142,30 @@ fn prune(v: &mut Value, c: crate::patch::SchemaCursor<'_>, depth: usize) {
     match v {
         Value::Object(map) => {
             let Some(node) = c.resolved() else { return };
-            let required: Vec<String> = node
-                .get("required")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
-                .unwrap_or_default();
-            let keys: Vec<String> = map.keys().cloned().collect();
-            for k in keys {
-                let Some((child, _)) = c.field(&k) else { continue };
-                let Some(val) = map.get_mut(&k) else { continue };
-                let is_map = child
-                    .resolved()
-                    .is_some_and(|n| n.get("additionalProperties").is_some() && n.get("properties").is_none());
-                let empty = match val {
+            let required = node.get("required").and_then(Value::as_array);
+            let is_required = |k: &str| required.is_some_and(|r| r.iter().any(|x| x.as_str() == Some(k)));
+            let mut empty: Vec<String> = Vec::new();
+            for (k, val) in map.iter_mut() {
+                let Some((child, _)) = c.field(k) else { continue };
+                let is_empty = match val {
                     Value::Array(a) => a.is_empty(),
-                    Value::Object(o) => o.is_empty() && is_map,
+                    // Only maps (not structs) are dropped when empty.
+                    Value::Object(o) => {
+                        o.is_empty()
+                            && child.resolved().is_some_and(|n| {
+                                n.get("additionalProperties").is_some() && n.get("properties").is_none()
+                            })
+                    }
                     _ => false,
                 };
-                if empty && !required.contains(&k) {
-                    map.remove(&k);
+                if is_empty && !is_required(k) {
+                    empty.push(k.clone());
                 } else {
                     prune(val, child, depth + 1);
                 }
+            }
+            for k in empty {
+                map.remove(&k);
             }
         }
         Value::Array(items) => {
@@ -157,10 +186,12 @@ mod tests {
 
     #[test]
     fn storage_form_drops_resource_version() {
-        let o = json!({"metadata": {"name": "a", "resourceVersion": "5"}, "spec": {}});
+        let o = json!({"kind": "Pod", "metadata": {"name": "a", "resourceVersion": "5", "selfLink": "/x", "uid": "u"}, "spec": {}});
         let b = storage_bytes(&o).unwrap();
         let back: Value = serde_json::from_slice(&b).unwrap();
         assert!(back["metadata"].get("resourceVersion").is_none());
+        let want = json!({"kind": "Pod", "metadata": {"name": "a", "uid": "u"}, "spec": {}});
+        assert_eq!(b, serde_json::to_vec(&want).unwrap(), "same bytes as the object without those fields");
     }
 
     #[test]
@@ -182,6 +213,8 @@ mod tests {
         assert!(!spec_changed(&a, &b));
         let c = json!({"spec": {"x": 2}});
         assert!(spec_changed(&a, &c));
+        let d = json!({"metadata": {}, "spec": {"x": 1}, "data": {}});
+        assert!(spec_changed(&d, &b) && spec_changed(&b, &d), "a top-level field only one side has");
         assert_eq!(name_suffix().len(), 5);
     }
 }

@@ -47,33 +47,25 @@ pub fn conflict(ri: &ResourceInfo, name: &str) -> ApiError {
     }
 }
 
-/// Outcome of one guarded write.
+/// Outcome of one guarded write, with the revision it happened at.
 pub enum Written {
-    Stored(Current),
+    Stored(i64),
     /// Finalizers were cleared on a deleting object: it is gone.
-    Deleted(Current),
+    Deleted(i64),
 }
 
-/// Writes `new` over `cur` (compare mod_revision). Err(None) = lost the race.
-pub async fn write_update(ctx: &Ctx<'_>, new: &Value, cur: &Current) -> Result<Option<Written>, ApiError> {
+/// Writes `new` over the object at `mod_revision`. `Ok(None)`: lost the race.
+pub async fn write_update(ctx: &Ctx<'_>, new: &Value, mod_revision: i64) -> Result<Option<Written>, ApiError> {
     let key = ctx.key();
     // A deleting object whose last finalizer went away is removed, as kube does.
     if object::is_deleting(new) && object::finalizers(new).is_empty() && !namespace_spec_finalizers_left(ctx.ri, new) {
-        return match ctx.api.backend.delete(&key, cur.mod_revision).await? {
-            TxnOutcome::Done(kv) => {
-                let mut obj = new.clone();
-                object::set_resource_version(&mut obj, kv.mod_revision);
-                Ok(Some(Written::Deleted(Current { obj, mod_revision: kv.mod_revision })))
-            }
+        return match ctx.api.backend.delete(&key, mod_revision).await? {
+            TxnOutcome::Done(kv) => Ok(Some(Written::Deleted(kv.mod_revision))),
             TxnOutcome::Conflict(_) => Ok(None),
         };
     }
-    match ctx.api.backend.update(&key, encode(new)?, cur.mod_revision).await? {
-        TxnOutcome::Done(kv) => {
-            let mut obj = new.clone();
-            object::set_resource_version(&mut obj, kv.mod_revision);
-            Ok(Some(Written::Stored(Current { obj, mod_revision: kv.mod_revision })))
-        }
+    match ctx.api.backend.update(&key, encode(new)?, mod_revision).await? {
+        TxnOutcome::Done(kv) => Ok(Some(Written::Stored(kv.mod_revision))),
         TxnOutcome::Conflict(_) => Ok(None),
     }
 }

@@ -125,12 +125,12 @@ where
 {
     let ri = ctx.ri;
     for _ in 0..16 {
-        let cur = store::read(ctx).await?;
-        let cur_served = convert::from_storage(ri, cur.obj.clone());
+        let Current { obj: cur_obj, mod_revision: cur_rev } = store::read(ctx).await?;
+        let cur_served = convert::from_storage(ri, cur_obj);
         let mut desired = mutate(&cur_served)?;
         codec::check_type(&mut desired, &ri.api_version(), ri.kind)?;
         let want_rv = object::meta_str(&desired, "resourceVersion").to_string();
-        if !want_rv.is_empty() && want_rv != cur.mod_revision.to_string() {
+        if !want_rv.is_empty() && want_rv != cur_rev.to_string() {
             return Err(store::conflict(ri, &ctx.info.name));
         }
         let mut new = merge_for_endpoint(ctx, desired, &cur_served);
@@ -142,7 +142,7 @@ where
             object::meta_mut(&mut new).insert("generation".into(), (g + 1).into());
         }
         super::apply::record_update(ctx, Some(&cur_served), &mut new)?;
-        object::set_resource_version(&mut new, cur.mod_revision);
+        object::set_resource_version(&mut new, cur_rev);
         // A binding changes spec.nodeName, which pod update validation forbids.
         let causes = if ctx.info.subresource == "binding" {
             Vec::new()
@@ -165,17 +165,12 @@ where
         if dry_run {
             return Ok((new, 200));
         }
-        let stored = convert::to_storage(ri, new.clone());
-        match store::write_update(ctx, &stored, &Current { obj: cur.obj.clone(), mod_revision: cur.mod_revision }).await
-        {
-            Ok(Some(Written::Stored(c))) => {
+        let stored = convert::to_storage_ref(ri, &new);
+        match store::write_update(ctx, &stored, cur_rev).await {
+            Ok(Some(Written::Stored(rev) | Written::Deleted(rev))) => {
+                drop(stored);
                 let mut out = new;
-                object::set_resource_version(&mut out, c.mod_revision);
-                return Ok((out, 200));
-            }
-            Ok(Some(Written::Deleted(c))) => {
-                let mut out = new;
-                object::set_resource_version(&mut out, c.mod_revision);
+                object::set_resource_version(&mut out, rev);
                 return Ok((out, 200));
             }
             Ok(None) => {

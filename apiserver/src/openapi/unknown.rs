@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use super::definitions::{definitions, ref_name};
+use crate::gofmt::go_quote as quote;
 
 /// Nesting bound; deeper documents are not inspected further.
 const MAX_DEPTH: usize = 128;
@@ -40,25 +41,6 @@ fn resolve(mut schema: &Value) -> &Value {
         }
     }
     schema
-}
-
-/// Go's `%q` for the ASCII cases that occur in field names.
-fn quote(path: &str) -> String {
-    let mut s = String::with_capacity(path.len() + 2);
-    s.push('"');
-    for c in path.chars() {
-        match c {
-            '"' => s.push_str("\\\""),
-            '\\' => s.push_str("\\\\"),
-            '\n' => s.push_str("\\n"),
-            '\t' => s.push_str("\\t"),
-            '\r' => s.push_str("\\r"),
-            c if c.is_control() => s.push_str(&format!("\\x{:02x}", c as u32)),
-            c => s.push(c),
-        }
-    }
-    s.push('"');
-    s
 }
 
 fn walk(schema: &Value, value: &Value, path: &mut String, out: &mut Vec<String>, depth: usize) {

@@ -65,6 +65,14 @@ pub fn to_storage(info: &ResourceInfo, obj: Value) -> Value {
     }
 }
 
+/// [`to_storage`] without a copy when the storage form is the object itself.
+pub fn to_storage_ref<'a>(info: &ResourceInfo, obj: &'a Value) -> std::borrow::Cow<'a, Value> {
+    match family(info) {
+        Family::Other if crate::crd::registry::serving(info).is_none() => std::borrow::Cow::Borrowed(obj),
+        _ => std::borrow::Cow::Owned(to_storage(info, obj.clone())),
+    }
+}
+
 fn set_api_version(mut obj: Value, api_version: &str) -> Value {
     if let Some(o) = obj.as_object_mut() {
         o.insert("apiVersion".into(), api_version.into());
