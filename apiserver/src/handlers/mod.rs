@@ -28,7 +28,7 @@ use crate::catalog::{self, ResourceInfo};
 use crate::error::ApiError;
 use crate::registry::ipalloc::{IpAllocator, PortAllocator};
 use crate::storage::cache::{CachedObject, Decoder, WatchCache};
-use crate::storage::{Backend, KeyValue};
+use crate::storage::{stored_json, Backend, KeyValue};
 use codec::Response;
 use request::{Query, RequestInfo, Verb};
 
@@ -81,9 +81,21 @@ pub fn storage_row(info: &ResourceInfo) -> &'static ResourceInfo {
 
 fn decoder(info: &'static ResourceInfo) -> Decoder {
     Arc::new(move |kv: &KeyValue| {
-        let mut v: Value = serde_json::from_slice(&kv.value).ok()?;
-        object::set_resource_version(&mut v, kv.mod_revision);
-        let json = Bytes::from(serde_json::to_vec(&v).ok()?);
+        // Every write passes through here: read only what the cache indexes
+        // and stamp the resourceVersion into the stored bytes.
+        let fast = match stored_json::skeleton(&kv.value) {
+            Ok(v) if v.is_object() => stored_json::with_resource_version(&kv.value, kv.mod_revision).map(|j| (v, j)),
+            _ => None,
+        };
+        let (v, json) = match fast {
+            Some((v, json)) => (v, Bytes::from(json)),
+            None => {
+                let mut v: Value = serde_json::from_slice(&kv.value).ok()?;
+                object::set_resource_version(&mut v, kv.mod_revision);
+                let json = Bytes::from(serde_json::to_vec(&v).ok()?);
+                (v, json)
+            }
+        };
         let namespace = object::meta_str(&v, "namespace").to_string();
         let name = object::meta_str(&v, "name").to_string();
         Some(CachedObject {

@@ -10,6 +10,7 @@ pub mod cache;
 pub mod conformance;
 pub mod etcd;
 pub mod memory;
+pub mod stored_json;
 
 pub use cache::{CacheEvent, CacheList, CacheWatch, CachedObject, Decoder, WatchCache};
 pub use etcd::EtcdBackend;
