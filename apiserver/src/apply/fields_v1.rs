@@ -14,7 +14,10 @@ pub use crate::gofmt::{go_json, write_go_json, write_go_string};
 
 /// Serializes one path element (`f:spec`, `k:{"name":"nginx"}`, `v:"a"`, `i:0`).
 pub fn serialize_pe(pe: &PathElement) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(match pe {
+        PathElement::Field(name) => name.len() + 2,
+        _ => 16,
+    });
     match pe {
         // Go writes field names raw (no escaping) after the prefix.
         PathElement::Field(name) => {
@@ -88,13 +91,26 @@ fn contents(set: &FieldSet, include_self: bool) -> Map<String, Value> {
     if include_self && !set.is_empty() {
         m.insert(".".into(), Value::Object(Map::new()));
     }
-    for pe in &set.members {
-        if !set.children.contains_key(pe) {
-            m.insert(serialize_pe(pe), Value::Object(Map::new()));
-        }
-    }
+    // Members and children are both sorted: walk them together instead of
+    // looking each one up in the other.
+    let mut members = set.members.iter().peekable();
     for (pe, child) in &set.children {
-        m.insert(serialize_pe(pe), Value::Object(contents(child, set.members.contains(pe))));
+        let mut member = false;
+        while let Some(&m_pe) = members.peek() {
+            if m_pe > pe {
+                break;
+            }
+            members.next();
+            if m_pe == pe {
+                member = true;
+            } else {
+                m.insert(serialize_pe(m_pe), Value::Object(Map::new()));
+            }
+        }
+        m.insert(serialize_pe(pe), Value::Object(contents(child, member)));
+    }
+    for pe in members {
+        m.insert(serialize_pe(pe), Value::Object(Map::new()));
     }
     m
 }

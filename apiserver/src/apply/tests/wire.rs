@@ -74,3 +74,28 @@ fn decode_errors() {
     assert!(from_value(&json!([1])).is_err());
     assert_eq!(from_value(&Value::Null), Ok(FieldSet::new()));
 }
+
+#[test]
+fn value_form_matches_go_bytes_with_members_between_children() {
+    let f = |s: &str| PathElement::Field(s.into());
+    let k = |n: &str| PathElement::key(vec![("name".into(), json!(n))]);
+    let set: FieldSet = [
+        vec![f("a")],
+        vec![f("b")],
+        vec![f("b"), f("x")],
+        vec![f("c")],
+        vec![f("d"), f("y")],
+        vec![f("e")],
+        vec![f("l"), k("p")],
+        vec![f("l"), k("p"), f("z")],
+        vec![f("l"), k("q")],
+        vec![f("l"), PathElement::Value(json!("v"))],
+        vec![f("l"), PathElement::Index(0)],
+    ]
+    .into_iter()
+    .collect();
+    let go: Value = serde_json::from_str(&to_json_string(&set)).expect("valid JSON");
+    assert_eq!(to_value(&set), go);
+    assert_eq!(to_value(&set)["f:b"], json!({".": {}, "f:x": {}}));
+    assert_eq!(to_value(&set)["f:d"], json!({"f:y": {}}));
+}
