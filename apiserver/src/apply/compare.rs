@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::fieldset::FieldSet;
 use super::path::{values_equal, PathElement};
-use super::schema::{list_item_pe, Atom, ListRel, Ty};
+use super::schema::{keyed_items, list_item_pe, Atom, ListRel, Ty};
 
 /// The result of comparing two objects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -215,25 +215,17 @@ fn added(v: &Value, ty: Ty<'_>, node: &mut FieldSet) {
             if rel == ListRel::Atomic {
                 return;
             }
-            let pes: Vec<Option<PathElement>> = items.iter().map(|c| list_item_pe(&rel, &elem, c).ok()).collect();
-            let mut seen = std::collections::BTreeSet::new();
-            let mut duplicates = std::collections::BTreeSet::new();
-            for pe in pes.iter().flatten() {
-                if !seen.insert(pe) {
-                    duplicates.insert(pe);
-                }
-            }
-            for (child, pe) in items.iter().zip(&pes) {
-                let Some(pe) = pe else { continue };
+            for (child, item) in items.iter().zip(keyed_items(&rel, &elem, items)) {
+                let Some((pe, duplicated)) = item else { continue };
                 // Duplicated keys are added once, as a whole.
-                if !duplicates.contains(pe) {
+                if !duplicated {
                     let mut sub = FieldSet::new();
                     added(child, elem, &mut sub);
                     if !sub.is_empty() {
                         node.children.insert(pe.clone(), sub);
                     }
                 }
-                node.members.insert(pe.clone());
+                node.members.insert(pe);
             }
         }
         Atom::Map { atomic, ty } => {

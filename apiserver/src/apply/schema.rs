@@ -198,3 +198,26 @@ pub fn list_item_pe(rel: &ListRel<'_>, elem: &Ty<'_>, child: &Value) -> Result<P
         },
     }
 }
+
+/// Each element's path element (`None` when it has none, as Go skips it) and
+/// whether another element has the same one: a duplicated key is tracked only
+/// as a whole, never field by field.
+pub fn keyed_items(rel: &ListRel<'_>, elem: &Ty<'_>, items: &[Value]) -> Vec<Option<(PathElement, bool)>> {
+    let pes: Vec<Option<PathElement>> = items.iter().map(|c| list_item_pe(rel, elem, c).ok()).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut duplicated = std::collections::BTreeSet::new();
+    for pe in pes.iter().flatten() {
+        if !seen.insert(pe) {
+            duplicated.insert(pe.clone());
+        }
+    }
+    drop(seen);
+    pes.into_iter()
+        .map(|pe| {
+            pe.map(|pe| {
+                let d = duplicated.contains(&pe);
+                (pe, d)
+            })
+        })
+        .collect()
+}

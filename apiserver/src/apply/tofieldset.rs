@@ -2,13 +2,11 @@
 //! own them) and `Set.EnsureNamedFieldsAreMembers` (struct fields with
 //! children also become members, so removal can drop them whole).
 
-use std::collections::BTreeSet;
-
 use serde_json::Value;
 
 use super::fieldset::FieldSet;
 use super::path::PathElement;
-use super::schema::{list_item_pe, Atom, ListRel, Ty};
+use super::schema::{keyed_items, Atom, ListRel, Ty};
 
 /// The field set of `v` under schema `ty`.
 pub fn to_field_set(v: &Value, ty: Ty<'_>) -> FieldSet {
@@ -56,25 +54,16 @@ fn walk(v: &Value, ty: Ty<'_>, node: &mut FieldSet) -> bool {
 }
 
 fn visit_list(items: &[Value], rel: &ListRel<'_>, elem: Ty<'_>, node: &mut FieldSet) {
-    let pes: Vec<Option<PathElement>> = items.iter().map(|c| list_item_pe(rel, &elem, c).ok()).collect();
-    let mut seen = BTreeSet::new();
-    let mut duplicates = BTreeSet::new();
-    for pe in pes.iter().flatten() {
-        if !seen.insert(pe) && duplicates.insert(pe) {
-            node.members.insert(pe.clone());
+    for (child, item) in items.iter().zip(keyed_items(rel, &elem, items)) {
+        let Some((pe, duplicated)) = item else { continue };
+        if !duplicated {
+            let mut set = FieldSet::new();
+            walk(child, elem, &mut set);
+            if !set.is_empty() {
+                node.children.insert(pe.clone(), set);
+            }
         }
-    }
-    for (child, pe) in items.iter().zip(&pes) {
-        let Some(pe) = pe else { continue };
-        if duplicates.contains(pe) {
-            continue;
-        }
-        let mut set = FieldSet::new();
-        walk(child, elem, &mut set);
-        node.members.insert(pe.clone());
-        if !set.is_empty() {
-            node.children.insert(pe.clone(), set);
-        }
+        node.members.insert(pe);
     }
 }
 

@@ -123,8 +123,8 @@ impl<'de> Visitor<'de> for Level<'_> {
 
 /// The stored object's bytes with `metadata.resourceVersion` set to `rv`,
 /// placed where serde_json's sorted maps put it, so the result equals
-/// re-serializing the parsed object. `None` when the bytes are not a
-/// compact-enough object with a `metadata` object (or keys need unescaping).
+/// re-serializing the parsed object. `None` when the bytes are not an object
+/// with a `metadata` object whose keys are sorted and need no unescaping.
 pub fn with_resource_version(json: &[u8], rv: i64) -> Option<Vec<u8>> {
     let mut s = Scanner { b: json, i: 0 };
     s.ws();
